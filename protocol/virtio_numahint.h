@@ -96,7 +96,8 @@ struct virtio_numahint_config {
 	/*
 	 * Longest time, in milliseconds, the driver should hold a first-touch
 	 * event before sending it; 1 to 60000.  Can change: the device may
-	 * raise it to slow down a guest that sends more than it can place.
+	 * raise it to slow down a guest that sends more than it can place,
+	 * and then sends a configuration change notification.
 	 */
 	__le32 touch_flush_ms;
 	/* Maximum number of entries in one probe request; >= 1. Cannot change. */
@@ -142,8 +143,10 @@ struct virtio_numahint_range {
 
 /*
  * An extent of nr_pages pages at addr, allocated by the vCPU cpu_id.
- * cpu_id is the vCPU's architectural id: the initial APIC ID on x86,
- * the MPIDR affinity bits on Arm, the hart ID on RISC-V.
+ * cpu_id is the vCPU's architectural id: the x2APIC ID on x86 (the
+ * initial APIC ID where there is no x2APIC), the MPIDR affinity bits
+ * packed as Aff3 << 24 | Aff2 << 16 | Aff1 << 8 | Aff0 on Arm, the hart
+ * ID on RISC-V.
  */
 struct virtio_numahint_touch {
 	__le64 addr;
@@ -152,9 +155,10 @@ struct virtio_numahint_touch {
 };
 
 /*
- * A probe entry: a guest-physical address for VIRTIO_NUMAHINT_REQ_PROBE_PAGE,
- * an architectural CPU id (as in struct virtio_numahint_touch) for
- * VIRTIO_NUMAHINT_REQ_PROBE_CPU.
+ * A probe entry: a guest-physical address, a multiple of
+ * VIRTIO_NUMAHINT_PAGE_SIZE, for VIRTIO_NUMAHINT_REQ_PROBE_PAGE; an
+ * architectural CPU id (as in struct virtio_numahint_touch, zero-extended)
+ * for VIRTIO_NUMAHINT_REQ_PROBE_CPU.
  */
 struct virtio_numahint_probe {
 	__le64 id;
@@ -162,12 +166,12 @@ struct virtio_numahint_probe {
 
 /* --- virtio-numahint: host -> guest responses --- */
 
-/* Every entry was accepted.  Applicable for all requests. */
+/* No entry was invalid.  Applicable for all requests. */
 #define VIRTIO_NUMAHINT_RESP_OK			0
 /*
- * One or more entries were invalid (outside guest RAM, misaligned, an
- * unknown vCPU) and were ignored; nr_done counts the others.  Applicable
- * for all requests.
+ * One or more entries were invalid (outside guest RAM, misaligned, of
+ * zero length, overflowing, an unknown vCPU) and were ignored; nr_done
+ * counts the others.  Applicable for all requests.
  */
 #define VIRTIO_NUMAHINT_RESP_REJECTED		1
 /*
@@ -184,8 +188,9 @@ struct virtio_numahint_resp {
 	__le16 status;
 	__le16 padding;
 	/*
-	 * Entries acted upon: ranges discarded, events accepted for placement,
-	 * probe entries answered.
+	 * Entries acted upon: ranges accepted (discarded, or kept because
+	 * the host cannot discard now), events accepted for placement (not
+	 * dropped), probe entries answered.
 	 */
 	__le32 nr_done;
 	/* Probe requests only: followed by __le32 node[nr_entries]. */
