@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel version and architecture shims for the out-of-tree build of
+ * virtio_numahint.  The driver itself is written against the newest API;
+ * everything older kernels need is backported here and nowhere else, so
+ * that this file can simply be dropped once the driver is in mainline.
+ *
+ * Copyright (c) 2026 The numahint authors.
+ */
+#ifndef _NUMAHINT_COMPAT_H
+#define _NUMAHINT_COMPAT_H
+
+#include <linux/mmzone.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/version.h>
+#include <linux/virtio_config.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
+#error "virtio_numahint needs Linux 6.1 or later"
+#endif
+
+/*
+ * The largest order the buddy allocator hands out.  Linux 6.4 turned
+ * MAX_ORDER from "one past the largest order" into the largest order
+ * itself, and 6.8 renamed it MAX_PAGE_ORDER; the old name with the old
+ * meaning would silently be off by one.
+ */
+#if defined(MAX_PAGE_ORDER)
+#define NUMAHINT_MAX_PAGE_ORDER		MAX_PAGE_ORDER
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define NUMAHINT_MAX_PAGE_ORDER		MAX_ORDER
+#else
+#define NUMAHINT_MAX_PAGE_ORDER		(MAX_ORDER - 1)
+#endif
+
+/*
+ * Linux 6.11 replaced the parallel callbacks[]/names[]/ctx[] arrays of
+ * virtio_find_vqs() by one array of struct virtqueue_info.  Older kernels
+ * get the new calling convention, translated into the old one.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+struct virtqueue_info {
+	/* Queue name; NULL skips the queue and renumbers the ones after it. */
+	const char *name;
+	/* Used buffer notification handler, or NULL for none. */
+	vq_callback_t *callback;
+	/* Keep an extra context per buffer; unsupported by this shim. */
+	bool ctx;
+};
+
+static inline int numahint_compat_find_vqs(struct virtio_device *vdev,
+					   unsigned int nvqs,
+					   struct virtqueue *vqs[],
+					   struct virtqueue_info vqs_info[],
+					   struct irq_affinity *desc)
+{
+	vq_callback_t **callbacks;
+	const char **names;
+	unsigned int i;
+	int err;
+
+	callbacks = kmalloc_array(nvqs, sizeof(*callbacks), GFP_KERNEL);
+	names = kmalloc_array(nvqs, sizeof(*names), GFP_KERNEL);
+	if (!callbacks || !names) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+
+	for (i = 0; i < nvqs; i++) {
+		if (WARN_ON_ONCE(vqs_info[i].ctx)) {
+			err = -EINVAL;
+			goto out_free;
+		}
+		callbacks[i] = vqs_info[i].callback;
+		names[i] = vqs_info[i].name;
+	}
+
+	err = virtio_find_vqs(vdev, nvqs, vqs, callbacks, names, desc);
+
+out_free:
+	kfree(names);
+	kfree(callbacks);
+	return err;
+}
+
+#define virtio_find_vqs numahint_compat_find_vqs
+#endif
+
+/*
+ * The protocol names vCPUs by their architectural id (see struct
+ * virtio_numahint_touch), which is what cpu_physical_id() returns for a
+ * Linux CPU number: the APIC ID on x86 (x86_cpu_to_apicid), the MPIDR
+ * affinity bits on arm64 (cpu_logical_map).  x86 defines it for !SMP in
+ * <asm/cpu.h> instead of <asm/smp.h>.
+ */
+#ifdef CONFIG_X86
+#include <asm/cpu.h>
+#endif
+
+#ifndef cpu_physical_id
+#error "virtio_numahint: no cpu_physical_id() on this architecture"
+#endif
+
+#define numahint_cpu_arch_id(cpu)	((u64)cpu_physical_id(cpu))
+
+#endif /* _NUMAHINT_COMPAT_H */

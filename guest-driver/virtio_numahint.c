@@ -1,0 +1,1088 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Virtio NUMA hint driver.
+ *
+ * The host places the memory behind a guest by first touch and never
+ * revisits that decision, so guest-physical pages recycled between tasks
+ * on different vCPUs end up backed on the wrong host node.  A numahint
+ * device lets the guest tell the host what it knows about placement; the
+ * wire format and its rationale are in virtio_numahint.h.
+ *
+ * This driver currently implements the debugging locality probe
+ * (VIRTIO_NUMAHINT_F_LOCALITY_PROBE), exposed in debugfs.  Free page
+ * reporting and first-touch events are not negotiated until their paths
+ * exist; the queues, counters and the request helper are shaped so that
+ * they can be added without reworking probe and remove.
+ *
+ * Copyright (c) 2026 The numahint authors.
+ */
+
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/uaccess.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "virtio_numahint.h"
+#include "compat.h"
+
+/*
+ * Upper bounds on the limits a device may advertise.  The protocol only
+ * requires them to be at least 1; these caps keep the buffers of one
+ * request within a few contiguous pages (4096 probe entries are 32 KiB
+ * out and 16 KiB in, 65536 touch events 1 MiB) so that a device cannot
+ * make the guest allocate without bound.  A device above them is refused.
+ */
+#define NUMAHINT_MAX_REPORT_RANGES	4096
+#define NUMAHINT_MAX_TOUCH_EVENTS	65536
+#define NUMAHINT_MAX_PROBE_ENTRIES	4096
+
+/* touch_flush_ms range set by the protocol. */
+#define NUMAHINT_TOUCH_FLUSH_MS_MIN	1
+#define NUMAHINT_TOUCH_FLUSH_MS_MAX	60000
+
+/*
+ * report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units; the guest cannot
+ * report a free block larger than its own largest buddy order.
+ */
+#define NUMAHINT_MAX_REPORT_ORDER \
+	(NUMAHINT_MAX_PAGE_ORDER + PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT)
+
+/*
+ * How long a synchronous request may take before we stop waiting.  The
+ * device answers from its queue handler, so this only fires on a stuck or
+ * paused host; the buffers stay with the device until it answers.
+ */
+#define NUMAHINT_REQ_TIMEOUT		(10 * HZ)
+
+/*
+ * Longest probe command accepted from debugfs: the keyword plus, for every
+ * entry, a 64-bit value in hex with prefix or in decimal and a separator.
+ */
+#define NUMAHINT_PROBE_CMD_LEN(entries)	(16 + (size_t)(entries) * 24)
+
+/* Virtqueues; their indices are fixed by the protocol. */
+enum numahint_vq {
+	/* Free page reports, used with VIRTIO_NUMAHINT_F_FREE_REPORT. */
+	NUMAHINT_VQ_REPORT = VIRTIO_NUMAHINT_VQ_REPORT,
+	/* First-touch events, used with VIRTIO_NUMAHINT_F_FIRST_TOUCH. */
+	NUMAHINT_VQ_TOUCH = VIRTIO_NUMAHINT_VQ_TOUCH,
+	/* Locality probes, used with VIRTIO_NUMAHINT_F_LOCALITY_PROBE. */
+	NUMAHINT_VQ_PROBE = VIRTIO_NUMAHINT_VQ_PROBE,
+	/* Number of queues; the device always has all of them. */
+	NUMAHINT_VQ_MAX
+};
+
+/* Event counters, exported read-only in sysfs. */
+enum numahint_stat {
+	/* Probe requests handed to the device. */
+	NUMAHINT_STAT_PROBE_REQUESTS,
+	/* Entries carried by those probe requests. */
+	NUMAHINT_STAT_PROBE_ENTRIES,
+	/* Responses with VIRTIO_NUMAHINT_RESP_OK. */
+	NUMAHINT_STAT_RESP_OK,
+	/* Responses with VIRTIO_NUMAHINT_RESP_REJECTED. */
+	NUMAHINT_STAT_RESP_REJECTED,
+	/* Responses with VIRTIO_NUMAHINT_RESP_UNSUPPORTED. */
+	NUMAHINT_STAT_RESP_UNSUPPORTED,
+	/* Responses too short, with an unknown status or a wrong nr_done. */
+	NUMAHINT_STAT_RESP_MALFORMED,
+	/* Requests we stopped waiting for: timeout, fatal signal, broken vq. */
+	NUMAHINT_STAT_REQ_ABANDONED,
+	/* Configuration change notifications taken into account. */
+	NUMAHINT_STAT_CONFIG_CHANGES,
+	/* Number of counters. */
+	NUMAHINT_STAT_MAX
+};
+
+/* A probe request as it goes to the device. */
+struct numahint_probe_req {
+	/* Type VIRTIO_NUMAHINT_REQ_PROBE_PAGE or _CPU and entry count. */
+	struct virtio_numahint_req hdr;
+	/* One guest-physical address or architectural CPU id each. */
+	struct virtio_numahint_probe entries[];
+};
+
+/* A probe response as the device writes it. */
+struct numahint_probe_resp {
+	/* Status and number of entries answered. */
+	struct virtio_numahint_resp hdr;
+	/* Host node per entry, VIRTIO_NUMAHINT_NODE_NONE if unknown. */
+	__le32 node[];
+};
+
+/* One line of the last probe result, as shown in debugfs. */
+struct numahint_probe_result {
+	/* What was asked: a guest-physical address or a Linux CPU number. */
+	u64 value;
+	/* The host node the device answered. */
+	u32 node;
+};
+
+struct virtio_numahint {
+	/* The virtio device we drive. */
+	struct virtio_device *vdev;
+	/* All protocol queues, indexed by enum numahint_vq. */
+	struct virtqueue *vqs[NUMAHINT_VQ_MAX];
+	/* Woken from the queue callbacks when the device uses a buffer. */
+	wait_queue_head_t host_resp;
+
+	/* Suggested free page report order; fixed, read in probe. */
+	u32 report_order;
+	/* Most ranges in one free page report; fixed, read in probe. */
+	u32 max_report_ranges;
+	/* Most events in one first-touch request; fixed, read in probe. */
+	u32 max_touch_events;
+	/* Longest first-touch batching delay; changes, see config_work. */
+	u32 touch_flush_ms;
+	/* Most entries in one probe request; fixed, read in probe. */
+	u32 max_probe_entries;
+
+	/* Re-reads the config fields that can change. */
+	struct work_struct config_work;
+	/* Set by config_changed, consumed by config_work. */
+	atomic_t config_changed;
+	/* Protects stop_update against config_changed in interrupt context. */
+	spinlock_t stop_update_lock;
+	/* Set while config_work must not be queued: removing or frozen. */
+	bool stop_update;
+
+	/* This device's directory in debugfs. */
+	struct dentry *debugfs_dir;
+	/* Event counters, indexed by enum numahint_stat. */
+	atomic64_t stats[NUMAHINT_STAT_MAX];
+
+	/* Serialises probe requests and protects the fields below. */
+	struct mutex probe_lock;
+	/* Requests may go out: DRIVER_OK is set, not removing or frozen. */
+	bool requests_ready;
+	/* The device still owns probe_req/probe_resp: we stopped waiting. */
+	bool probe_pending;
+	/* Device-readable probe buffer; DMA mapped, so never on the stack. */
+	struct numahint_probe_req *probe_req;
+	/* Device-writable probe buffer, sized for max_probe_entries. */
+	struct numahint_probe_resp *probe_resp;
+	/* Request type of the last answered probe. */
+	u16 probe_type;
+	/* Valid entries in probe_results; 0 after a failed probe. */
+	u32 probe_nr_results;
+	/* The last answered probe, max_probe_entries long. */
+	struct numahint_probe_result *probe_results;
+};
+
+/* /sys/kernel/debug/virtio_numahint/, shared by all devices. */
+static struct dentry *numahint_debugfs_root;
+/* Devices with a directory under numahint_debugfs_root. */
+static unsigned int numahint_debugfs_users;
+/* Protects the two above. */
+static DEFINE_MUTEX(numahint_debugfs_lock);
+
+static void numahint_count(struct virtio_numahint *vnh, enum numahint_stat stat)
+{
+	atomic64_inc(&vnh->stats[stat]);
+}
+
+/* Used buffer notification, all queues: a synchronous waiter rechecks. */
+static void virtnumahint_ack(struct virtqueue *vq)
+{
+	struct virtio_numahint *vnh = vq->vdev->priv;
+
+	wake_up_all(&vnh->host_resp);
+}
+
+/*
+ * Take our request back if the device has used it.  Callers serialise
+ * users of @vq, so @req is the only buffer on it; *@pending is cleared and
+ * *@used_len set once it is back.
+ */
+static bool virtnumahint_reap(struct virtqueue *vq, void *req, bool *pending,
+			      unsigned int *used_len)
+{
+	unsigned int len;
+	void *buf;
+
+	while (*pending) {
+		buf = virtqueue_get_buf(vq, &len);
+		if (!buf)
+			break;
+		if (buf == req) {
+			*pending = false;
+			*used_len = len;
+		}
+	}
+	return !*pending;
+}
+
+/*
+ * Hand one request, @req_len bytes for the device to read and @resp_len
+ * bytes for it to write, to @vq and wait until the device has used it.
+ * Returns 0 with the number of bytes written in *@used_len, or a negative
+ * errno.  If we stop waiting (timeout, fatal signal, broken queue) the
+ * device still owns both buffers: *@pending stays set and the caller must
+ * not touch them again before virtnumahint_reap() has taken them back.
+ */
+static int virtnumahint_send_sync(struct virtio_numahint *vnh,
+				  struct virtqueue *vq, void *req,
+				  size_t req_len, void *resp, size_t resp_len,
+				  bool *pending, unsigned int *used_len)
+{
+	struct scatterlist sg_out, sg_in, *sgs[2];
+	long left;
+	int err;
+
+	sg_init_one(&sg_out, req, req_len);
+	sg_init_one(&sg_in, resp, resp_len);
+	sgs[0] = &sg_out;
+	sgs[1] = &sg_in;
+
+	err = virtqueue_add_sgs(vq, sgs, 1, 1, req, GFP_KERNEL);
+	if (err)
+		return err;
+	*pending = true;
+	virtqueue_kick(vq);
+
+	left = wait_event_killable_timeout(vnh->host_resp,
+					   virtnumahint_reap(vq, req, pending,
+							     used_len) ||
+					   virtqueue_is_broken(vq),
+					   NUMAHINT_REQ_TIMEOUT);
+	if (!*pending)
+		return 0;
+
+	numahint_count(vnh, NUMAHINT_STAT_REQ_ABANDONED);
+	if (virtqueue_is_broken(vq))
+		return -EIO;
+	if (left < 0)
+		return left;
+	dev_warn_ratelimited(&vnh->vdev->dev,
+			     "%s: no answer after %u ms, giving up\n",
+			     vq->name, jiffies_to_msecs(NUMAHINT_REQ_TIMEOUT));
+	return -ETIMEDOUT;
+}
+
+/*
+ * Check a response: @used_len bytes written, @nr_entries entries asked,
+ * @payload bytes of per-entry answers expected after the header whenever
+ * the device acted on the request.  Returns 0 if all entries were taken,
+ * -EINVAL if the device rejected some (*@nr_done says how many it took),
+ * -EOPNOTSUPP if it does not support the request, and -EIO if the response
+ * cannot be trusted.
+ */
+static int virtnumahint_check_resp(struct virtio_numahint *vnh,
+				   const struct virtio_numahint_resp *resp,
+				   unsigned int used_len, u32 nr_entries,
+				   size_t payload, u32 *nr_done)
+{
+	struct device *dev = &vnh->vdev->dev;
+	enum numahint_stat stat;
+	bool nr_done_ok;
+	u16 status;
+	int ret;
+
+	if (used_len < sizeof(*resp)) {
+		dev_warn_ratelimited(dev, "response of %u bytes, want %zu\n",
+				     used_len, sizeof(*resp));
+		goto malformed;
+	}
+
+	status = le16_to_cpu(resp->status);
+	*nr_done = le32_to_cpu(resp->nr_done);
+
+	switch (status) {
+	case VIRTIO_NUMAHINT_RESP_OK:
+		/* Every entry was taken, and answered where answers are due. */
+		nr_done_ok = *nr_done == nr_entries;
+		stat = NUMAHINT_STAT_RESP_OK;
+		ret = 0;
+		break;
+	case VIRTIO_NUMAHINT_RESP_REJECTED:
+		/* At least one entry was refused, the others were answered. */
+		nr_done_ok = *nr_done < nr_entries;
+		stat = NUMAHINT_STAT_RESP_REJECTED;
+		ret = -EINVAL;
+		break;
+	case VIRTIO_NUMAHINT_RESP_UNSUPPORTED:
+		/* Nothing was done, so nothing but the header is due. */
+		nr_done_ok = !*nr_done;
+		payload = 0;
+		stat = NUMAHINT_STAT_RESP_UNSUPPORTED;
+		ret = -EOPNOTSUPP;
+		break;
+	default:
+		dev_warn_ratelimited(dev, "unknown response status %u\n",
+				     status);
+		goto malformed;
+	}
+
+	if (!nr_done_ok) {
+		dev_warn_ratelimited(dev,
+				     "status %u with nr_done %u for %u entries\n",
+				     status, *nr_done, nr_entries);
+		goto malformed;
+	}
+	if (used_len < sizeof(*resp) + payload) {
+		dev_warn_ratelimited(dev,
+				     "status %u response of %u bytes, want %zu\n",
+				     status, used_len, sizeof(*resp) + payload);
+		goto malformed;
+	}
+	numahint_count(vnh, stat);
+	return ret;
+
+malformed:
+	numahint_count(vnh, NUMAHINT_STAT_RESP_MALFORMED);
+	return -EIO;
+}
+
+/*
+ * Ask the device for the host node of @nr guest pages or CPUs (@type is
+ * VIRTIO_NUMAHINT_REQ_PROBE_PAGE or _CPU) and keep the answer for debugfs.
+ * @values are guest-physical addresses or Linux CPU numbers.
+ */
+static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
+				    const u64 *values, u32 nr)
+{
+	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_PROBE];
+	struct numahint_probe_resp *resp = vnh->probe_resp;
+	struct numahint_probe_req *req = vnh->probe_req;
+	struct numahint_probe_result *res;
+	unsigned int used_len;
+	u32 i, nr_done;
+	u64 id;
+	int err;
+
+	mutex_lock(&vnh->probe_lock);
+	/* Whatever happens, the previous answer is no longer the last one. */
+	vnh->probe_nr_results = 0;
+
+	if (!vnh->requests_ready) {
+		err = -ENODEV;
+		goto out_unlock;
+	}
+	if (vnh->probe_pending &&
+	    !virtnumahint_reap(vq, req, &vnh->probe_pending, &used_len)) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
+
+	req->hdr.type = cpu_to_le16(type);
+	req->hdr.padding = 0;
+	req->hdr.nr_entries = cpu_to_le32(nr);
+	for (i = 0; i < nr; i++) {
+		if (type == VIRTIO_NUMAHINT_REQ_PROBE_CPU)
+			id = numahint_cpu_arch_id((unsigned int)values[i]);
+		else
+			id = ALIGN_DOWN(values[i], VIRTIO_NUMAHINT_PAGE_SIZE);
+		req->entries[i].id = cpu_to_le64(id);
+	}
+	/*
+	 * Entries the device skips (REJECTED) are not required to be written;
+	 * make them read as "no node" rather than as stale answers.
+	 */
+	memset(&resp->hdr, 0, sizeof(resp->hdr));
+	memset(resp->node, 0xff, flex_array_size(resp, node, nr));
+	BUILD_BUG_ON(VIRTIO_NUMAHINT_NODE_NONE != 0xffffffffU);
+
+	numahint_count(vnh, NUMAHINT_STAT_PROBE_REQUESTS);
+	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_PROBE_ENTRIES]);
+	err = virtnumahint_send_sync(vnh, vq,
+				     req, struct_size(req, entries, nr),
+				     resp, struct_size(resp, node, nr),
+				     &vnh->probe_pending, &used_len);
+	if (err)
+		goto out_unlock;
+
+	err = virtnumahint_check_resp(vnh, &resp->hdr, used_len, nr,
+				      flex_array_size(resp, node, nr),
+				      &nr_done);
+	if (err && err != -EINVAL)
+		goto out_unlock;
+
+	/* OK or REJECTED: the node array is valid, keep it for reading. */
+	for (i = 0; i < nr; i++) {
+		res = &vnh->probe_results[i];
+		/* Show the page address as sent: aligned down. */
+		if (type == VIRTIO_NUMAHINT_REQ_PROBE_CPU)
+			res->value = values[i];
+		else
+			res->value = le64_to_cpu(req->entries[i].id);
+		res->node = le32_to_cpu(resp->node[i]);
+	}
+	vnh->probe_type = type;
+	vnh->probe_nr_results = nr;
+
+out_unlock:
+	mutex_unlock(&vnh->probe_lock);
+	return err;
+}
+
+/* Next whitespace-separated word of *@cur, or NULL at the end. */
+static char *numahint_next_word(char **cur)
+{
+	char *word;
+
+	do {
+		word = strsep(cur, " \t\n");
+	} while (word && !*word);
+	return word;
+}
+
+/*
+ * debugfs probe file, write side: "page <addr>..." or "cpu <cpu>...",
+ * at most max_probe_entries values, each in C notation (0x for hex).
+ * Fails with EINVAL if the device rejected an entry (its line then reads
+ * "node none"), EOPNOTSUPP if it does not support the probe, EIO on a
+ * malformed answer, ETIMEDOUT or EBUSY if the device is not answering.
+ */
+static ssize_t numahint_probe_write(struct file *file, const char __user *ubuf,
+				    size_t count, loff_t *ppos)
+{
+	struct seq_file *m = file->private_data;
+	struct virtio_numahint *vnh = m->private;
+	char *cmd, *cur, *word;
+	u64 *values;
+	u32 nr = 0;
+	u16 type;
+	int err;
+
+	if (count > NUMAHINT_PROBE_CMD_LEN(vnh->max_probe_entries))
+		return -E2BIG;
+
+	cmd = kvmalloc(count + 1, GFP_KERNEL);
+	values = kvmalloc_array(vnh->max_probe_entries, sizeof(*values),
+				GFP_KERNEL);
+	if (!cmd || !values) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	if (copy_from_user(cmd, ubuf, count)) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	cmd[count] = '\0';
+
+	cur = cmd;
+	word = numahint_next_word(&cur);
+	if (word && !strcmp(word, "page")) {
+		type = VIRTIO_NUMAHINT_REQ_PROBE_PAGE;
+	} else if (word && !strcmp(word, "cpu")) {
+		type = VIRTIO_NUMAHINT_REQ_PROBE_CPU;
+	} else {
+		err = -EINVAL;
+		goto out_free;
+	}
+
+	while ((word = numahint_next_word(&cur))) {
+		if (nr == vnh->max_probe_entries) {
+			err = -E2BIG;
+			goto out_free;
+		}
+		err = kstrtou64(word, 0, &values[nr]);
+		if (err)
+			goto out_free;
+		/* Only a present CPU has a meaningful architectural id. */
+		if (type == VIRTIO_NUMAHINT_REQ_PROBE_CPU &&
+		    (values[nr] >= nr_cpu_ids ||
+		     !cpu_present((unsigned int)values[nr]))) {
+			err = -EINVAL;
+			goto out_free;
+		}
+		nr++;
+	}
+	if (!nr) {
+		err = -EINVAL;
+		goto out_free;
+	}
+
+	err = virtnumahint_probe_nodes(vnh, type, values, nr);
+
+out_free:
+	kvfree(values);
+	kvfree(cmd);
+	if (err)
+		return err;
+	return count;
+}
+
+/*
+ * debugfs probe file, read side: one line per entry of the last answered
+ * probe, "page 0x<addr> node <n>" or "cpu <cpu> node <n>", with "none"
+ * for VIRTIO_NUMAHINT_NODE_NONE; empty if the last probe failed.
+ */
+static int numahint_probe_show(struct seq_file *m, void *v)
+{
+	struct virtio_numahint *vnh = m->private;
+	const struct numahint_probe_result *res;
+	u32 i;
+
+	mutex_lock(&vnh->probe_lock);
+	for (i = 0; i < vnh->probe_nr_results; i++) {
+		res = &vnh->probe_results[i];
+		if (vnh->probe_type == VIRTIO_NUMAHINT_REQ_PROBE_CPU)
+			seq_printf(m, "cpu %llu", res->value);
+		else
+			seq_printf(m, "page 0x%llx", res->value);
+		if (res->node == VIRTIO_NUMAHINT_NODE_NONE)
+			seq_puts(m, " node none\n");
+		else
+			seq_printf(m, " node %u\n", res->node);
+	}
+	mutex_unlock(&vnh->probe_lock);
+	return 0;
+}
+
+static int numahint_probe_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, numahint_probe_show, inode->i_private);
+}
+
+static const struct file_operations numahint_probe_fops = {
+	.owner		= THIS_MODULE,
+	.open		= numahint_probe_open,
+	.read		= seq_read,
+	.write		= numahint_probe_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
+
+/*
+ * debugfs failures are deliberately not checked: the device works without
+ * its debug files, and debugfs functions accept the error pointers.
+ */
+static void virtnumahint_debugfs_init(struct virtio_numahint *vnh)
+{
+	mutex_lock(&numahint_debugfs_lock);
+	if (!numahint_debugfs_users++)
+		numahint_debugfs_root = debugfs_create_dir(KBUILD_MODNAME,
+							   NULL);
+	vnh->debugfs_dir = debugfs_create_dir(dev_name(&vnh->vdev->dev),
+					      numahint_debugfs_root);
+	mutex_unlock(&numahint_debugfs_lock);
+
+	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
+		debugfs_create_file("probe", 0600, vnh->debugfs_dir, vnh,
+				    &numahint_probe_fops);
+}
+
+static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
+{
+	/* Waits for readers and writers still inside the files. */
+	debugfs_remove(vnh->debugfs_dir);
+
+	mutex_lock(&numahint_debugfs_lock);
+	if (!--numahint_debugfs_users) {
+		debugfs_remove(numahint_debugfs_root);
+		numahint_debugfs_root = NULL;
+	}
+	mutex_unlock(&numahint_debugfs_lock);
+}
+
+/*
+ * sysfs: /sys/bus/virtio/devices/virtioN/numahint/, all files read-only,
+ * one decimal number and a newline each unless said otherwise.
+ *
+ *   features            negotiated numahint features by name, in bit
+ *                       order, space-separated: free_report first_touch
+ *                       locality_probe; an empty line if none.
+ *   report_order        \
+ *   max_report_ranges    |
+ *   max_touch_events     | the device configuration; touch_flush_ms is
+ *   touch_flush_ms       | the value in use (changes are applied when in
+ *   max_probe_entries   /  range, see virtnumahint_config_work()).
+ *   probe_requests      probe requests sent to the device.
+ *   probe_entries       entries in those requests.
+ *   resp_ok             responses with status OK,
+ *   resp_rejected       ... REJECTED,
+ *   resp_unsupported    ... UNSUPPORTED, on all queues.
+ *   resp_malformed      responses that were too short, had an unknown
+ *                       status or an nr_done that does not fit.
+ *   req_abandoned       requests the driver stopped waiting for (timeout,
+ *                       fatal signal, broken queue).
+ *   config_changes      configuration change notifications handled.
+ */
+static const char * const numahint_feature_names[] = {
+	[VIRTIO_NUMAHINT_F_FREE_REPORT]		= "free_report",
+	[VIRTIO_NUMAHINT_F_FIRST_TOUCH]		= "first_touch",
+	[VIRTIO_NUMAHINT_F_LOCALITY_PROBE]	= "locality_probe",
+};
+
+static struct virtio_numahint *numahint_from_dev(struct device *dev)
+{
+	return dev_to_virtio(dev)->priv;
+}
+
+static ssize_t features_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	struct virtio_device *vdev = dev_to_virtio(dev);
+	ssize_t len = 0;
+	unsigned int i;
+
+	/*
+	 * __virtio_test_bit(), not virtio_has_feature(): the latter BUG()s
+	 * on bits missing from our feature table, and we list them all.
+	 */
+	for (i = 0; i < ARRAY_SIZE(numahint_feature_names); i++)
+		if (__virtio_test_bit(vdev, i))
+			len += sysfs_emit_at(buf, len, "%s%s", len ? " " : "",
+					     numahint_feature_names[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+static DEVICE_ATTR_RO(features);
+
+static ssize_t report_order_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", numahint_from_dev(dev)->report_order);
+}
+static DEVICE_ATTR_RO(report_order);
+
+static ssize_t max_report_ranges_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%u\n", vnh->max_report_ranges);
+}
+static DEVICE_ATTR_RO(max_report_ranges);
+
+static ssize_t max_touch_events_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%u\n", vnh->max_touch_events);
+}
+static DEVICE_ATTR_RO(max_touch_events);
+
+static ssize_t touch_flush_ms_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vnh->touch_flush_ms));
+}
+static DEVICE_ATTR_RO(touch_flush_ms);
+
+static ssize_t max_probe_entries_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%u\n", vnh->max_probe_entries);
+}
+static DEVICE_ATTR_RO(max_probe_entries);
+
+struct numahint_stat_attr {
+	/* The sysfs file. */
+	struct device_attribute attr;
+	/* The counter it shows. */
+	enum numahint_stat stat;
+};
+
+static ssize_t numahint_stat_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct numahint_stat_attr *sa =
+		container_of(attr, struct numahint_stat_attr, attr);
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&vnh->stats[sa->stat]));
+}
+
+#define NUMAHINT_STAT_ATTR(_name, _stat)				\
+static struct numahint_stat_attr numahint_stat_attr_##_name = {		\
+	.attr	= __ATTR(_name, 0444, numahint_stat_show, NULL),	\
+	.stat	= _stat,						\
+}
+
+NUMAHINT_STAT_ATTR(probe_requests, NUMAHINT_STAT_PROBE_REQUESTS);
+NUMAHINT_STAT_ATTR(probe_entries, NUMAHINT_STAT_PROBE_ENTRIES);
+NUMAHINT_STAT_ATTR(resp_ok, NUMAHINT_STAT_RESP_OK);
+NUMAHINT_STAT_ATTR(resp_rejected, NUMAHINT_STAT_RESP_REJECTED);
+NUMAHINT_STAT_ATTR(resp_unsupported, NUMAHINT_STAT_RESP_UNSUPPORTED);
+NUMAHINT_STAT_ATTR(resp_malformed, NUMAHINT_STAT_RESP_MALFORMED);
+NUMAHINT_STAT_ATTR(req_abandoned, NUMAHINT_STAT_REQ_ABANDONED);
+NUMAHINT_STAT_ATTR(config_changes, NUMAHINT_STAT_CONFIG_CHANGES);
+
+static struct attribute *virtnumahint_attrs[] = {
+	&dev_attr_features.attr,
+	&dev_attr_report_order.attr,
+	&dev_attr_max_report_ranges.attr,
+	&dev_attr_max_touch_events.attr,
+	&dev_attr_touch_flush_ms.attr,
+	&dev_attr_max_probe_entries.attr,
+	&numahint_stat_attr_probe_requests.attr.attr,
+	&numahint_stat_attr_probe_entries.attr.attr,
+	&numahint_stat_attr_resp_ok.attr.attr,
+	&numahint_stat_attr_resp_rejected.attr.attr,
+	&numahint_stat_attr_resp_unsupported.attr.attr,
+	&numahint_stat_attr_resp_malformed.attr.attr,
+	&numahint_stat_attr_req_abandoned.attr.attr,
+	&numahint_stat_attr_config_changes.attr.attr,
+	NULL
+};
+
+static const struct attribute_group virtnumahint_attr_group = {
+	.name	= "numahint",
+	.attrs	= virtnumahint_attrs,
+};
+
+/* Refuse a config value outside [@min, @max], naming it. */
+static int virtnumahint_check_config(struct virtio_numahint *vnh,
+				     const char *field, u32 val, u32 min,
+				     u32 max)
+{
+	if (val >= min && val <= max)
+		return 0;
+	dev_err(&vnh->vdev->dev,
+		"config %s is %u, outside the supported range %u..%u; refusing the device\n",
+		field, val, min, max);
+	return -EINVAL;
+}
+
+/*
+ * Read the configuration once.  Every field is checked whatever the
+ * features: the protocol defines them all unconditionally, and a device
+ * that gets one wrong is not one we want to trust with the others.
+ */
+static int virtnumahint_read_config(struct virtio_numahint *vnh)
+{
+	struct virtio_device *vdev = vnh->vdev;
+	int err;
+
+	virtio_cread_le(vdev, struct virtio_numahint_config, report_order,
+			&vnh->report_order);
+	virtio_cread_le(vdev, struct virtio_numahint_config, max_report_ranges,
+			&vnh->max_report_ranges);
+	virtio_cread_le(vdev, struct virtio_numahint_config, max_touch_events,
+			&vnh->max_touch_events);
+	virtio_cread_le(vdev, struct virtio_numahint_config, touch_flush_ms,
+			&vnh->touch_flush_ms);
+	virtio_cread_le(vdev, struct virtio_numahint_config, max_probe_entries,
+			&vnh->max_probe_entries);
+
+	err = virtnumahint_check_config(vnh, "report_order", vnh->report_order,
+					0, NUMAHINT_MAX_REPORT_ORDER);
+	if (!err)
+		err = virtnumahint_check_config(vnh, "max_report_ranges",
+						vnh->max_report_ranges, 1,
+						NUMAHINT_MAX_REPORT_RANGES);
+	if (!err)
+		err = virtnumahint_check_config(vnh, "max_touch_events",
+						vnh->max_touch_events, 1,
+						NUMAHINT_MAX_TOUCH_EVENTS);
+	if (!err)
+		err = virtnumahint_check_config(vnh, "touch_flush_ms",
+						vnh->touch_flush_ms,
+						NUMAHINT_TOUCH_FLUSH_MS_MIN,
+						NUMAHINT_TOUCH_FLUSH_MS_MAX);
+	if (!err)
+		err = virtnumahint_check_config(vnh, "max_probe_entries",
+						vnh->max_probe_entries, 1,
+						NUMAHINT_MAX_PROBE_ENTRIES);
+	return err;
+}
+
+/*
+ * Apply the config fields that can change.  A bad touch_flush_ms is not
+ * worth losing the device over: keep the value we have.
+ */
+static void virtnumahint_config_work(struct work_struct *work)
+{
+	struct virtio_numahint *vnh =
+		container_of(work, struct virtio_numahint, config_work);
+	u32 flush_ms;
+
+	if (!atomic_xchg(&vnh->config_changed, 0))
+		return;
+
+	virtio_cread_le(vnh->vdev, struct virtio_numahint_config,
+			touch_flush_ms, &flush_ms);
+	if (flush_ms < NUMAHINT_TOUCH_FLUSH_MS_MIN ||
+	    flush_ms > NUMAHINT_TOUCH_FLUSH_MS_MAX) {
+		dev_warn_ratelimited(&vnh->vdev->dev,
+				     "ignoring touch_flush_ms %u outside %u..%u, keeping %u\n",
+				     flush_ms, NUMAHINT_TOUCH_FLUSH_MS_MIN,
+				     NUMAHINT_TOUCH_FLUSH_MS_MAX,
+				     vnh->touch_flush_ms);
+		return;
+	}
+	WRITE_ONCE(vnh->touch_flush_ms, flush_ms);
+}
+
+/* Called in interrupt context: defer the config reads to a worker. */
+static void virtnumahint_config_changed(struct virtio_device *vdev)
+{
+	struct virtio_numahint *vnh = vdev->priv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vnh->stop_update_lock, flags);
+	if (!vnh->stop_update) {
+		numahint_count(vnh, NUMAHINT_STAT_CONFIG_CHANGES);
+		atomic_set(&vnh->config_changed, 1);
+		queue_work(system_freezable_wq, &vnh->config_work);
+	}
+	spin_unlock_irqrestore(&vnh->stop_update_lock, flags);
+}
+
+static void virtnumahint_stop_updates(struct virtio_numahint *vnh)
+{
+	spin_lock_irq(&vnh->stop_update_lock);
+	vnh->stop_update = true;
+	spin_unlock_irq(&vnh->stop_update_lock);
+	cancel_work_sync(&vnh->config_work);
+}
+
+/* DRIVER_OK is set: requests may go out. */
+static void virtnumahint_start_requests(struct virtio_numahint *vnh)
+{
+	mutex_lock(&vnh->probe_lock);
+	vnh->requests_ready = true;
+	mutex_unlock(&vnh->probe_lock);
+}
+
+/*
+ * Wait for the request in progress, if any, and refuse new ones.  The
+ * wakeup lets a waiter notice a queue broken by surprise removal, which
+ * will never be answered.
+ */
+static void virtnumahint_stop_requests(struct virtio_numahint *vnh)
+{
+	wake_up_all(&vnh->host_resp);
+	mutex_lock(&vnh->probe_lock);
+	vnh->requests_ready = false;
+	mutex_unlock(&vnh->probe_lock);
+}
+
+static int virtnumahint_alloc_probe(struct virtio_numahint *vnh)
+{
+	u32 nr = vnh->max_probe_entries;
+
+	vnh->probe_req = kmalloc(struct_size(vnh->probe_req, entries, nr),
+				 GFP_KERNEL);
+	vnh->probe_resp = kmalloc(struct_size(vnh->probe_resp, node, nr),
+				  GFP_KERNEL);
+	vnh->probe_results = kvcalloc(nr, sizeof(*vnh->probe_results),
+				      GFP_KERNEL);
+	if (!vnh->probe_req || !vnh->probe_resp || !vnh->probe_results)
+		return -ENOMEM;
+	return 0;
+}
+
+static void virtnumahint_free_probe(struct virtio_numahint *vnh)
+{
+	kvfree(vnh->probe_results);
+	kfree(vnh->probe_resp);
+	kfree(vnh->probe_req);
+}
+
+static int virtnumahint_init_vqs(struct virtio_numahint *vnh)
+{
+	/*
+	 * Every queue is named, even those of features we did not negotiate:
+	 * a NULL name makes the transport skip a queue and hand its index to
+	 * the next one, but the protocol fixes the indices.
+	 */
+	struct virtqueue_info vqs_info[NUMAHINT_VQ_MAX] = {
+		[NUMAHINT_VQ_REPORT]	= { "report" },
+		[NUMAHINT_VQ_TOUCH]	= { "touch" },
+		[NUMAHINT_VQ_PROBE]	= { "probe" },
+	};
+
+	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
+		vqs_info[NUMAHINT_VQ_PROBE].callback = virtnumahint_ack;
+
+	return virtio_find_vqs(vnh->vdev, NUMAHINT_VQ_MAX, vnh->vqs, vqs_info,
+			       NULL);
+}
+
+static int virtnumahint_validate(struct virtio_device *vdev)
+{
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "%s failure: config access disabled\n",
+			__func__);
+		return -EINVAL;
+	}
+
+	/* The wire format is little endian only, without a legacy variant. */
+	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1)) {
+		dev_err(&vdev->dev,
+			"device does not offer VIRTIO_F_VERSION_1; numahint is modern-only\n");
+		return -EINVAL;
+	}
+
+	/* The probe is only reachable through debugfs. */
+	if (!IS_ENABLED(CONFIG_DEBUG_FS))
+		__virtio_clear_bit(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE);
+
+	return 0;
+}
+
+static int virtnumahint_probe(struct virtio_device *vdev)
+{
+	struct virtio_numahint *vnh;
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct virtio_numahint_config) != 20);
+	BUILD_BUG_ON(sizeof(struct virtio_numahint_req) != 8);
+	BUILD_BUG_ON(sizeof(struct virtio_numahint_range) != 16);
+	BUILD_BUG_ON(sizeof(struct virtio_numahint_touch) != 16);
+	BUILD_BUG_ON(sizeof(struct virtio_numahint_probe) != 8);
+	BUILD_BUG_ON(sizeof(struct virtio_numahint_resp) != 8);
+	BUILD_BUG_ON(offsetof(struct numahint_probe_req, entries) != 8);
+	BUILD_BUG_ON(offsetof(struct numahint_probe_resp, node) != 8);
+	BUILD_BUG_ON(NUMAHINT_VQ_MAX != VIRTIO_NUMAHINT_NUM_VQS);
+
+	vnh = kzalloc(sizeof(*vnh), GFP_KERNEL);
+	if (!vnh)
+		return -ENOMEM;
+
+	vdev->priv = vnh;
+	vnh->vdev = vdev;
+	init_waitqueue_head(&vnh->host_resp);
+	INIT_WORK(&vnh->config_work, virtnumahint_config_work);
+	spin_lock_init(&vnh->stop_update_lock);
+	mutex_init(&vnh->probe_lock);
+
+	err = virtnumahint_read_config(vnh);
+	if (err)
+		goto out_free_vnh;
+
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE)) {
+		err = virtnumahint_alloc_probe(vnh);
+		if (err)
+			goto out_free_probe;
+	}
+
+	err = virtnumahint_init_vqs(vnh);
+	if (err)
+		goto out_free_probe;
+
+	err = device_add_group(&vdev->dev, &virtnumahint_attr_group);
+	if (err)
+		goto out_del_vqs;
+
+	virtnumahint_debugfs_init(vnh);
+
+	virtio_device_ready(vdev);
+
+	/* Requests are only allowed once DRIVER_OK is set. */
+	virtnumahint_start_requests(vnh);
+	return 0;
+
+out_del_vqs:
+	vdev->config->del_vqs(vdev);
+out_free_probe:
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
+		virtnumahint_free_probe(vnh);
+out_free_vnh:
+	kfree(vnh);
+	return err;
+}
+
+static void virtnumahint_remove(struct virtio_device *vdev)
+{
+	struct virtio_numahint *vnh = vdev->priv;
+
+	virtnumahint_stop_updates(vnh);
+	virtnumahint_stop_requests(vnh);
+	virtnumahint_debugfs_exit(vnh);
+	device_remove_group(&vdev->dev, &virtnumahint_attr_group);
+
+	/* Stops the device using our buffers before they are freed. */
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
+		virtnumahint_free_probe(vnh);
+	kfree(vnh);
+}
+
+#ifdef CONFIG_PM_SLEEP
+/*
+ * Nothing the device holds survives a reset or matters after resume:
+ * drop the queues, keep the driver state, and start again on restore.
+ */
+static int virtnumahint_freeze(struct virtio_device *vdev)
+{
+	struct virtio_numahint *vnh = vdev->priv;
+
+	virtnumahint_stop_updates(vnh);
+	virtnumahint_stop_requests(vnh);
+
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+	return 0;
+}
+
+static int virtnumahint_restore(struct virtio_device *vdev)
+{
+	struct virtio_numahint *vnh = vdev->priv;
+	int err;
+
+	err = virtnumahint_init_vqs(vnh);
+	if (err)
+		return err;
+
+	/* A request abandoned before the reset is gone with the old queue. */
+	vnh->probe_pending = false;
+
+	virtio_device_ready(vdev);
+	virtnumahint_start_requests(vnh);
+
+	/* touch_flush_ms may have changed while we were away. */
+	spin_lock_irq(&vnh->stop_update_lock);
+	vnh->stop_update = false;
+	atomic_set(&vnh->config_changed, 1);
+	queue_work(system_freezable_wq, &vnh->config_work);
+	spin_unlock_irq(&vnh->stop_update_lock);
+	return 0;
+}
+#endif
+
+static unsigned int virtnumahint_features[] = {
+	VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
+};
+
+static const struct virtio_device_id id_table[] = {
+	{ VIRTIO_ID_NUMAHINT, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static struct virtio_driver virtio_numahint_driver = {
+	.feature_table		= virtnumahint_features,
+	.feature_table_size	= ARRAY_SIZE(virtnumahint_features),
+	.driver.name		= KBUILD_MODNAME,
+	.driver.owner		= THIS_MODULE,
+	.id_table		= id_table,
+	.validate		= virtnumahint_validate,
+	.probe			= virtnumahint_probe,
+	.remove			= virtnumahint_remove,
+	.config_changed		= virtnumahint_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze			= virtnumahint_freeze,
+	.restore		= virtnumahint_restore,
+#endif
+};
+
+module_virtio_driver(virtio_numahint_driver);
+MODULE_DEVICE_TABLE(virtio, id_table);
+MODULE_DESCRIPTION("Virtio NUMA hint driver");
+MODULE_LICENSE("GPL");
