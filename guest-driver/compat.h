@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel version and architecture shims for the out-of-tree build of
+ * Kernel version shims for the out-of-tree build of
  * virtio_numahint.  The driver itself is written against the newest API;
  * everything older kernels need is backported here and nowhere else, so
  * that this file can simply be dropped once the driver is in mainline.
@@ -12,7 +12,6 @@
 
 #include <linux/mmzone.h>
 #include <linux/slab.h>
-#include <linux/smp.h>
 #include <linux/version.h>
 #include <linux/virtio_config.h>
 
@@ -86,22 +85,5 @@ out_free:
 
 #define virtio_find_vqs numahint_compat_find_vqs
 #endif
-
-/*
- * The protocol names vCPUs by their architectural id (see struct
- * virtio_numahint_touch), which is what cpu_physical_id() returns for a
- * Linux CPU number: the APIC ID on x86 (x86_cpu_to_apicid), the MPIDR
- * affinity bits on arm64 (cpu_logical_map).  x86 defines it for !SMP in
- * <asm/cpu.h> instead of <asm/smp.h>.
- */
-#ifdef CONFIG_X86
-#include <asm/cpu.h>
-#endif
-
-#ifndef cpu_physical_id
-#error "virtio_numahint: no cpu_physical_id() on this architecture"
-#endif
-
-#define numahint_cpu_arch_id(cpu)	((u64)cpu_physical_id(cpu))
 
 #endif /* _NUMAHINT_COMPAT_H */

@@ -41,6 +41,13 @@
 #include "virtio_numahint.h"
 #include "compat.h"
 
+#if defined(CONFIG_X86)
+/* cpu_physical_id() for !CONFIG_SMP */
+#include <asm/cpu.h>
+#elif defined(CONFIG_ARM64)
+#include <asm/cputype.h>
+#endif
+
 /*
  * Upper bounds on the limits a device may advertise.  The protocol only
  * requires them to be at least 1; these caps keep the buffers of one
@@ -109,6 +116,31 @@ enum numahint_stat {
 	/* Number of counters. */
 	NUMAHINT_STAT_MAX
 };
+
+/*
+ * The protocol names a vCPU by its architectural id (see struct
+ * virtio_numahint_touch).  On x86 that is the APIC ID Linux enumerated the
+ * CPU with, the x2APIC ID where there is one.  On arm64 the affinity
+ * fields of the MPIDR are packed into 32 bits, Aff3 moving down from bit
+ * 32 to bit 24.
+ */
+static u64 numahint_cpu_arch_id(unsigned int cpu)
+{
+#if defined(CONFIG_X86)
+	return cpu_physical_id(cpu);
+#elif defined(CONFIG_ARM64)
+	u64 mpidr = cpu_logical_map(cpu);
+
+	return MPIDR_AFFINITY_LEVEL(mpidr, 3) << 24 |
+	       MPIDR_AFFINITY_LEVEL(mpidr, 2) << 16 |
+	       MPIDR_AFFINITY_LEVEL(mpidr, 1) << 8 |
+	       MPIDR_AFFINITY_LEVEL(mpidr, 0);
+#elif defined(CONFIG_RISCV)
+	return cpuid_to_hartid_map(cpu);
+#else
+#error "virtio_numahint: no architectural CPU id for this architecture"
+#endif
+}
 
 /* A probe request as it goes to the device. */
 struct numahint_probe_req {
@@ -277,16 +309,18 @@ static int virtnumahint_send_sync(struct virtio_numahint *vnh,
 
 /*
  * Check a response: @used_len bytes written, @nr_entries entries asked,
- * @payload bytes of per-entry answers expected after the header whenever
- * the device acted on the request.  Returns 0 if all entries were taken,
- * -EINVAL if the device rejected some (*@nr_done says how many it took),
- * -EOPNOTSUPP if it does not support the request, and -EIO if the response
- * cannot be trusted.
+ * @payload bytes of per-entry answers expected after the header unless the
+ * request is unsupported.  @all_done says that the device acts on every
+ * valid entry (probes: NODE_NONE is an answer too), so OK must come with
+ * nr_done == nr_entries; first-touch events may be dropped without error.
+ * Returns 0 if no entry was invalid, -EINVAL if the device rejected some
+ * (*@nr_done says how many it acted on), -EOPNOTSUPP if it does not
+ * support the request, and -EIO if the response cannot be trusted.
  */
 static int virtnumahint_check_resp(struct virtio_numahint *vnh,
 				   const struct virtio_numahint_resp *resp,
 				   unsigned int used_len, u32 nr_entries,
-				   size_t payload, u32 *nr_done)
+				   size_t payload, bool all_done, u32 *nr_done)
 {
 	struct device *dev = &vnh->vdev->dev;
 	enum numahint_stat stat;
@@ -305,13 +339,16 @@ static int virtnumahint_check_resp(struct virtio_numahint *vnh,
 
 	switch (status) {
 	case VIRTIO_NUMAHINT_RESP_OK:
-		/* Every entry was taken, and answered where answers are due. */
-		nr_done_ok = *nr_done == nr_entries;
+		/* No entry was invalid. */
+		if (all_done)
+			nr_done_ok = *nr_done == nr_entries;
+		else
+			nr_done_ok = *nr_done <= nr_entries;
 		stat = NUMAHINT_STAT_RESP_OK;
 		ret = 0;
 		break;
 	case VIRTIO_NUMAHINT_RESP_REJECTED:
-		/* At least one entry was refused, the others were answered. */
+		/* At least one entry was invalid and ignored. */
 		nr_done_ok = *nr_done < nr_entries;
 		stat = NUMAHINT_STAT_RESP_REJECTED;
 		ret = -EINVAL;
@@ -385,14 +422,14 @@ static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
 	req->hdr.nr_entries = cpu_to_le32(nr);
 	for (i = 0; i < nr; i++) {
 		if (type == VIRTIO_NUMAHINT_REQ_PROBE_CPU)
-			id = numahint_cpu_arch_id((unsigned int)values[i]);
+			id = numahint_cpu_arch_id(values[i]);
 		else
 			id = ALIGN_DOWN(values[i], VIRTIO_NUMAHINT_PAGE_SIZE);
 		req->entries[i].id = cpu_to_le64(id);
 	}
 	/*
-	 * Entries the device skips (REJECTED) are not required to be written;
-	 * make them read as "no node" rather than as stale answers.
+	 * The device writes NODE_NONE for entries it rejects; prefill it too,
+	 * so that a device which skips them cannot leave stale answers.
 	 */
 	memset(&resp->hdr, 0, sizeof(resp->hdr));
 	memset(resp->node, 0xff, flex_array_size(resp, node, nr));
@@ -408,7 +445,7 @@ static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
 		goto out_unlock;
 
 	err = virtnumahint_check_resp(vnh, &resp->hdr, used_len, nr,
-				      flex_array_size(resp, node, nr),
+				      flex_array_size(resp, node, nr), true,
 				      &nr_done);
 	if (err && err != -EINVAL)
 		goto out_unlock;
