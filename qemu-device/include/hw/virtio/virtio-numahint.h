@@ -1,0 +1,104 @@
+/*
+ * Virtio NUMA hint device
+ *
+ * Copyright (c) 2026 The numahint authors.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef QEMU_VIRTIO_NUMAHINT_H
+#define QEMU_VIRTIO_NUMAHINT_H
+
+#include "standard-headers/linux/virtio_numahint.h"
+#include "hw/virtio/virtio.h"
+#include "qom/object.h"
+
+#define TYPE_VIRTIO_NUMAHINT "virtio-numahint-device"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
+
+#define VIRTIO_NUMAHINT_FREE_REPORT_PROP        "free-page-reporting"
+#define VIRTIO_NUMAHINT_LOCALITY_PROBE_PROP     "locality-probe"
+#define VIRTIO_NUMAHINT_REPORT_ORDER_PROP       "report-order"
+#define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP  "max-report-ranges"
+#define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_PROP   "max-touch-events"
+#define VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_PROP  "max-probe-entries"
+#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP     "touch-flush-ms"
+#define VIRTIO_NUMAHINT_QUEUE_SIZE_PROP         "queue-size"
+#define VIRTIO_NUMAHINT_STATS_PROP              "stats"
+#define VIRTIO_NUMAHINT_UNCHECKED_CONFIG_PROP   "x-unchecked-config"
+
+/* Bounds enforced on the configuration, in the device and in the driver. */
+#define VIRTIO_NUMAHINT_REPORT_ORDER_MAX        20
+#define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_LIMIT 4096
+#define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_LIMIT  65536
+#define VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_LIMIT 4096
+#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN      1
+#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX      60000
+
+/*
+ * Counters, readable as the "stats" QOM property and migrated with the
+ * device.  Each one only ever grows.
+ */
+typedef struct VirtIONumahintStats {
+    /* Requests popped from any queue, well-formed or not. */
+    uint64_t requests;
+    /* Requests that broke the framing rules; each one broke the device. */
+    uint64_t protocol_errors;
+    /* Requests of an unknown type, on the wrong queue or not negotiated. */
+    uint64_t unsupported;
+    /* Free page reports received. */
+    uint64_t report_requests;
+    /* Free ranges received, valid or not. */
+    uint64_t report_ranges;
+    /* Free ranges rejected: misaligned, empty, overflowing, not guest RAM. */
+    uint64_t report_rejected;
+    /* Bytes of guest RAM whose host backing was discarded. */
+    uint64_t report_bytes_discarded;
+    /* Free ranges not discarded because discarding is disabled (VFIO). */
+    uint64_t report_skipped_disabled;
+    /* Free ranges not discarded during incoming postcopy or a snapshot. */
+    uint64_t report_skipped_migration;
+    /* Free ranges smaller than one host page of their RAM block. */
+    uint64_t report_skipped_unaligned;
+    /* Free ranges whose discard failed on the host. */
+    uint64_t report_discard_failed;
+    /* Locality probe requests received. */
+    uint64_t probe_requests;
+    /* Locality probe entries answered with a node. */
+    uint64_t probe_entries;
+    /* Locality probe entries rejected: not guest RAM, unknown vCPU. */
+    uint64_t probe_rejected;
+} VirtIONumahintStats;
+
+struct VirtIONumahint {
+    VirtIODevice parent_obj;
+
+    /* Free page reports. */
+    VirtQueue *report_vq;
+    /* First-touch events. */
+    VirtQueue *touch_vq;
+    /* Locality probe requests. */
+    VirtQueue *probe_vq;
+
+    /* VIRTIO_NUMAHINT_F_* offered to the guest. */
+    uint64_t host_features;
+    /* Configuration space values; only touch_flush_ms can change. */
+    uint32_t report_order;
+    uint32_t max_report_ranges;
+    uint32_t max_touch_events;
+    uint32_t max_probe_entries;
+    uint32_t touch_flush_ms;
+    /* Size of each virtqueue. */
+    uint16_t queue_size;
+    /* Test hook: expose out-of-range configuration values unchecked. */
+    bool unchecked_config;
+
+    /* Host NUMA node of each host CPU, -1 where unknown. */
+    int *host_cpu_node;
+    /* Number of entries in host_cpu_node. */
+    unsigned int nr_host_cpus;
+
+    VirtIONumahintStats stats;
+};
+
+#endif
