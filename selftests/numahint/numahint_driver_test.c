@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest-side checks of the virtio_numahint driver: its sysfs files and,
+ * when the device offers VIRTIO_NUMAHINT_F_LOCALITY_PROBE, the debugfs
+ * probe file end to end through the device.
+ *
+ * Runs as root in a guest with the module loaded and debugfs mounted on
+ * /sys/kernel/debug; skips when there is no module or no device.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "virtio_numahint.h"
+#include "kselftest.h"
+
+#define DRIVER_DIR	"/sys/bus/virtio/drivers/virtio_numahint"
+#define DEVICES_DIR	"/sys/bus/virtio/devices"
+#define DEBUGFS_MOUNT	"/sys/kernel/debug"
+#define DEBUGFS_DIR	DEBUGFS_MOUNT "/virtio_numahint"
+#define DEBUGFS_MAGIC	0x64626720
+
+/* The driver's caps on the device limits (see virtio_numahint.c). */
+#define MAX_REPORT_RANGES	4096
+#define MAX_TOUCH_EVENTS	65536
+#define MAX_PROBE_ENTRIES	4096
+
+#define NR_TESTS	13
+
+/* The device under test: virtioN, its numahint sysfs and debugfs files. */
+static char dev_name[NAME_MAX + 1];
+static char sysfs_dir[512];
+static char probe_path[512];
+/* Whether locality_probe was negotiated, from the features file. */
+static bool has_probe;
+/* Whether debugfs is mounted where the probe file is expected. */
+static bool has_debugfs;
+/* Counters at start, to tell what the tests themselves caused. */
+static unsigned long long malformed_at_start, abandoned_at_start;
+
+/* Read a small file into @buf, NUL-terminated; -errno on failure. */
+static int read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t len, total = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)total < size - 1) {
+		len = read(fd, buf + total, size - 1 - total);
+		if (len < 0) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		if (!len)
+			break;
+		total += len;
+	}
+	buf[total] = '\0';
+	close(fd);
+	return 0;
+}
+
+/* Read one of the numahint sysfs files as a decimal number. */
+static int read_attr(const char *name, unsigned long long *val)
+{
+	char path[PATH_MAX], buf[64], *end;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", sysfs_dir, name);
+	err = read_file(path, buf, sizeof(buf));
+	if (err) {
+		ksft_print_msg("cannot read %s: %s\n", path, strerror(-err));
+		return -1;
+	}
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (errno || end == buf || strcmp(end, "\n")) {
+		ksft_print_msg("%s: not a decimal number: '%s'\n", path, buf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write @cmd to the probe file in one write(); 0 or the errno. */
+static int probe_write(const char *cmd)
+{
+	ssize_t len;
+	int fd, err = 0;
+
+	fd = open(probe_path, O_WRONLY);
+	if (fd < 0)
+		return errno;
+	len = write(fd, cmd, strlen(cmd));
+	if (len < 0)
+		err = errno;
+	else if ((size_t)len != strlen(cmd))
+		err = EIO;
+	close(fd);
+	return err;
+}
+
+/*
+ * Parse one answer line, "<kind> <value> node <n>" or "... node none";
+ * *node is -1 for none.
+ */
+static bool parse_answer(const char *line, char *kind, unsigned long long *value,
+			 long long *node)
+{
+	char node_str[32], *end;
+	long long v;
+
+	if (sscanf(line, "%7s %lli node %31s", kind, &v, node_str) != 3)
+		return false;
+	*value = (unsigned long long)v;
+	if (!strcmp(node_str, "none")) {
+		*node = -1;
+		return true;
+	}
+	errno = 0;
+	*node = strtoll(node_str, &end, 10);
+	return !errno && *end == '\0' && *node >= 0 &&
+	       *node < VIRTIO_NUMAHINT_NODE_NONE;
+}
+
+/*
+ * Write @cmd, then check that the probe file answers with one line per
+ * expected (kind, value) pair, in order, and that exactly one probe
+ * request was sent for it.
+ */
+static bool probe_and_check(const char *cmd, const char *want_kind,
+			    const unsigned long long *want_values,
+			    unsigned int nr)
+{
+	unsigned long long before, after, value;
+	char buf[4096], kind[8], *line, *save;
+	unsigned int lines = 0;
+	long long node;
+	int err;
+
+	if (read_attr("probe_requests", &before))
+		return false;
+	err = probe_write(cmd);
+	if (err) {
+		ksft_print_msg("write '%s': %s\n", cmd, strerror(err));
+		return false;
+	}
+	if (read_attr("probe_requests", &after))
+		return false;
+	if (after != before + 1) {
+		ksft_print_msg("probe_requests went from %llu to %llu, want +1\n",
+			       before, after);
+		return false;
+	}
+
+	err = read_file(probe_path, buf, sizeof(buf));
+	if (err) {
+		ksft_print_msg("read %s: %s\n", probe_path, strerror(-err));
+		return false;
+	}
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		ksft_print_msg("answer: %s\n", line);
+		if (lines >= nr) {
+			ksft_print_msg("more answer lines than entries\n");
+			return false;
+		}
+		if (!parse_answer(line, kind, &value, &node)) {
+			ksft_print_msg("cannot parse answer '%s'\n", line);
+			return false;
+		}
+		if (strcmp(kind, want_kind) || value != want_values[lines]) {
+			ksft_print_msg("answer is for %s %#llx, want %s %#llx\n",
+				       kind, value, want_kind,
+				       want_values[lines]);
+			return false;
+		}
+		lines++;
+	}
+	if (lines != nr) {
+		ksft_print_msg("%u answer lines for %u entries\n", lines, nr);
+		return false;
+	}
+	return true;
+}
+
+/* The physical address of the page at @addr, from /proc/self/pagemap. */
+static int own_page_phys(void *addr, unsigned long long *phys)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	uint64_t entry;
+	ssize_t len;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	len = pread(fd, &entry, sizeof(entry),
+		    (off_t)((uintptr_t)addr / psize * sizeof(entry)));
+	close(fd);
+	if (len != sizeof(entry))
+		return -EIO;
+	/* Bit 63: present; bits 0-54: PFN, reported as 0 without CAP_SYS_ADMIN. */
+	if (!(entry & (1ULL << 63)) || !(entry & ((1ULL << 55) - 1)))
+		return -EPERM;
+	*phys = (entry & ((1ULL << 55) - 1)) * psize;
+	return 0;
+}
+
+/* The largest buddy order, from the number of columns of /proc/buddyinfo. */
+static int guest_max_page_order(void)
+{
+	char buf[4096], *line, *p;
+	int columns = -1;
+
+	if (read_file("/proc/buddyinfo", buf, sizeof(buf)))
+		return -1;
+	line = strtok(buf, "\n");
+	/* "Node 0, zone   Normal  n0 n1 ... nMAX" */
+	p = line ? strstr(line, "zone") : NULL;
+	if (!p)
+		return -1;
+	p += strlen("zone");
+	strtok(p, " ");		/* the zone name */
+	while (strtok(NULL, " "))
+		columns++;
+	return columns;
+}
+
+static void test_features(void)
+{
+	static const char name[] =
+		"features file lists only known numahint feature names";
+	char path[PATH_MAX], buf[256], *word, *save;
+	bool ok = true;
+	int err;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	snprintf(path, sizeof(path), "%s/features", sysfs_dir);
+	err = read_file(path, buf, sizeof(buf));
+	if (err) {
+		ksft_print_msg("cannot read %s: %s\n", path, strerror(-err));
+		ksft_test_result_fail(name);
+		return;
+	}
+	ksft_print_msg("features: %s", buf);
+	if (!strchr(buf, '\n'))
+		ok = false;
+	for (word = strtok_r(buf, " \n", &save); word;
+	     word = strtok_r(NULL, " \n", &save)) {
+		if (!strcmp(word, "locality_probe")) {
+			has_probe = true;
+		} else if (strcmp(word, "free_report") &&
+			   strcmp(word, "first_touch")) {
+			ksft_print_msg("unknown feature name '%s'\n", word);
+			ok = false;
+		}
+	}
+	ksft_test_result(ok, name);
+}
+
+static void test_config_field(const char *field, const char *name,
+			      unsigned long long min, unsigned long long max)
+{
+	unsigned long long val;
+	bool ok;
+
+	ksft_print_msg("[RUN] %s(%s)\n", __func__, field);
+	ok = !read_attr(field, &val);
+	if (ok) {
+		ksft_print_msg("%s = %llu, allowed %llu..%llu\n", field, val,
+			       min, max);
+		ok = val >= min && val <= max;
+	}
+	ksft_test_result(ok, name);
+}
+
+static void test_config(void)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	int max_order = guest_max_page_order();
+	int shift = 0;
+
+	/* report_order counts 4 KiB pages, the buddy orders guest pages. */
+	while ((4096L << shift) < psize)
+		shift++;
+	if (max_order < 0) {
+		ksft_test_result_skip("config report_order within the guest's largest buddy order",
+				      "cannot read /proc/buddyinfo");
+	} else {
+		test_config_field("report_order",
+				  "config report_order within the guest's largest buddy order",
+				  0, max_order + shift);
+	}
+	test_config_field("max_report_ranges",
+			  "config max_report_ranges within 1..4096",
+			  1, MAX_REPORT_RANGES);
+	test_config_field("max_touch_events",
+			  "config max_touch_events within 1..65536",
+			  1, MAX_TOUCH_EVENTS);
+	test_config_field("touch_flush_ms",
+			  "config touch_flush_ms within 1..60000", 1, 60000);
+	test_config_field("max_probe_entries",
+			  "config max_probe_entries within 1..4096",
+			  1, MAX_PROBE_ENTRIES);
+}
+
+static void test_counters(void)
+{
+	static const char * const counters[] = {
+		"probe_requests", "probe_entries", "resp_ok", "resp_rejected",
+		"resp_unsupported", "resp_malformed", "req_abandoned",
+		"config_changes",
+	};
+	unsigned long long val;
+	bool ok = true;
+	unsigned int i;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		if (read_attr(counters[i], &val))
+			ok = false;
+		else
+			ksft_print_msg("%s = %llu\n", counters[i], val);
+	}
+	ksft_test_result(ok, "every counter file reads as a decimal number");
+}
+
+static void test_probe_file_matches_feature(void)
+{
+	static const char name[] =
+		"debugfs probe file exists exactly when locality_probe is negotiated";
+	bool exists;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!has_debugfs) {
+		ksft_test_result_skip(name, "debugfs not mounted on %s",
+				      DEBUGFS_MOUNT);
+		return;
+	}
+	exists = !access(probe_path, F_OK);
+	ksft_print_msg("%s %s, locality_probe %snegotiated\n", probe_path,
+		       exists ? "exists" : "is absent", has_probe ? "" : "not ");
+	ksft_test_result(exists == has_probe, name);
+}
+
+/* Skip a probe test (and say why) unless the probe can be used. */
+static bool probe_usable(const char *name)
+{
+	if (!has_probe) {
+		ksft_test_result_skip(name, "locality_probe not negotiated");
+		return false;
+	}
+	if (!has_debugfs) {
+		ksft_test_result_skip(name, "debugfs not mounted on %s",
+				      DEBUGFS_MOUNT);
+		return false;
+	}
+	return true;
+}
+
+static void test_probe_cpu0(void)
+{
+	static const char name[] =
+		"probe cpu 0 answers one parsable node line and counts one request";
+	const unsigned long long cpu0 = 0;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!probe_usable(name))
+		return;
+	ksft_test_result(probe_and_check("cpu 0", "cpu", &cpu0, 1), name);
+}
+
+/* Two touched, locked pages of our own and their physical addresses. */
+static void *own_pages(unsigned long long phys[2])
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	char *mem;
+	int i, err;
+
+	mem = mmap(NULL, 2 * psize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		ksft_print_msg("mmap: %s\n", strerror(errno));
+		return NULL;
+	}
+	memset(mem, 0x5a, 2 * psize);
+	/* Keep them resident while we ask about them. */
+	if (mlock(mem, 2 * psize))
+		ksft_print_msg("mlock: %s (going on)\n", strerror(errno));
+	for (i = 0; i < 2; i++) {
+		err = own_page_phys(mem + i * psize, &phys[i]);
+		if (err) {
+			ksft_print_msg("no physical address from pagemap: %s\n",
+				       strerror(-err));
+			munmap(mem, 2 * psize);
+			return NULL;
+		}
+		ksft_print_msg("page %d at %p is at physical %#llx\n", i,
+			       (void *)(mem + i * psize), phys[i]);
+	}
+	return mem;
+}
+
+static void test_probe_own_page(void)
+{
+	static const char name[] =
+		"probe of the physical address of an own page answers its node";
+	long psize = sysconf(_SC_PAGESIZE);
+	unsigned long long phys[2];
+	char cmd[64];
+	void *mem;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!probe_usable(name))
+		return;
+	mem = own_pages(phys);
+	if (!mem) {
+		ksft_test_result_skip(name, "no physical address for own page");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "page %#llx", phys[0]);
+	ksft_test_result(probe_and_check(cmd, "page", phys, 1), name);
+	munmap(mem, 2 * psize);
+}
+
+static void test_probe_two_entries(void)
+{
+	static const char name[] =
+		"probe of two pages in one write answers one line per entry in order";
+	long psize = sysconf(_SC_PAGESIZE);
+	unsigned long long phys[2], max_entries;
+	char cmd[128];
+	void *mem;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!probe_usable(name))
+		return;
+	if (read_attr("max_probe_entries", &max_entries) || max_entries < 2) {
+		ksft_test_result_skip(name, "device takes fewer than 2 entries");
+		return;
+	}
+	mem = own_pages(phys);
+	if (!mem) {
+		ksft_test_result_skip(name, "no physical address for own pages");
+		return;
+	}
+	/* The second in decimal: the driver takes C notation. */
+	snprintf(cmd, sizeof(cmd), "page %#llx %llu\n", phys[0], phys[1]);
+	ksft_test_result(probe_and_check(cmd, "page", phys, 2), name);
+	munmap(mem, 2 * psize);
+}
+
+static bool expect_refusal(const char *cmd, int want, const char *what)
+{
+	int err = probe_write(cmd);
+
+	ksft_print_msg("%s: %s\n", what, err ? strerror(err) : "accepted");
+	return err == want;
+}
+
+static void test_probe_refuses_bad_commands(void)
+{
+	static const char name[] =
+		"probe refuses unknown kinds, absent cpus, empty and oversized lists without sending";
+	unsigned long long before, after, max_entries, i;
+	char *cmd;
+	bool ok;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!probe_usable(name))
+		return;
+	if (read_attr("probe_requests", &before) ||
+	    read_attr("max_probe_entries", &max_entries)) {
+		ksft_test_result_fail(name);
+		return;
+	}
+	cmd = malloc(8 + 2 * (max_entries + 1));
+	if (!cmd)
+		ksft_exit_fail_msg("out of memory\n");
+	strcpy(cmd, "cpu");
+	for (i = 0; i <= max_entries; i++)
+		strcat(cmd, " 0");
+
+	ok = expect_refusal("node 0", EINVAL, "unknown kind");
+	ok &= expect_refusal("cpu 1000000", EINVAL, "absent cpu");
+	ok &= expect_refusal("page", EINVAL, "no values");
+	ok &= expect_refusal("page 0x1000 zz", EINVAL, "not a number");
+	ok &= expect_refusal(cmd, E2BIG, "max_probe_entries + 1 values");
+	free(cmd);
+
+	if (read_attr("probe_requests", &after))
+		ok = false;
+	else if (after != before) {
+		ksft_print_msg("probe_requests went from %llu to %llu\n",
+			       before, after);
+		ok = false;
+	}
+	ksft_test_result(ok, name);
+}
+
+static void test_answers_well_formed(void)
+{
+	static const char name[] =
+		"device answered every probe of this run well-formed and in time";
+	unsigned long long malformed, abandoned;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!probe_usable(name))
+		return;
+	if (read_attr("resp_malformed", &malformed) ||
+	    read_attr("req_abandoned", &abandoned)) {
+		ksft_test_result_fail(name);
+		return;
+	}
+	ksft_print_msg("resp_malformed +%llu, req_abandoned +%llu\n",
+		       malformed - malformed_at_start,
+		       abandoned - abandoned_at_start);
+	ksft_test_result(malformed == malformed_at_start &&
+			 abandoned == abandoned_at_start, name);
+}
+
+/* Find the first device bound to the driver; skip everything if none. */
+static void find_device(void)
+{
+	struct statfs fs;
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir(DRIVER_DIR);
+	if (!dir)
+		ksft_exit_skip("%s: %s (virtio_numahint not loaded)\n",
+			       DRIVER_DIR, strerror(errno));
+	while ((de = readdir(dir))) {
+		if (!strncmp(de->d_name, "virtio", 6) &&
+		    (!dev_name[0] || strcmp(de->d_name, dev_name) < 0))
+			snprintf(dev_name, sizeof(dev_name), "%s", de->d_name);
+	}
+	closedir(dir);
+	if (!dev_name[0])
+		ksft_exit_skip("no device bound to virtio_numahint\n");
+
+	snprintf(sysfs_dir, sizeof(sysfs_dir), "%s/%s/numahint", DEVICES_DIR,
+		 dev_name);
+	snprintf(probe_path, sizeof(probe_path), "%s/%s/probe", DEBUGFS_DIR,
+		 dev_name);
+	has_debugfs = !statfs(DEBUGFS_MOUNT, &fs) && fs.f_type == DEBUGFS_MAGIC;
+	ksft_print_msg("testing %s (%s)\n", dev_name, sysfs_dir);
+}
+
+int main(void)
+{
+	ksft_print_header();
+	find_device();
+	ksft_set_plan(NR_TESTS);
+
+	if (read_attr("resp_malformed", &malformed_at_start) ||
+	    read_attr("req_abandoned", &abandoned_at_start))
+		ksft_exit_fail_msg("cannot read the driver's counters\n");
+
+	test_features();
+	test_config();
+	test_counters();
+	test_probe_file_matches_feature();
+	test_probe_cpu0();
+	test_probe_own_page();
+	test_probe_two_entries();
+	test_probe_refuses_bad_commands();
+	test_answers_well_formed();
+
+	ksft_finished();
+}
