@@ -166,6 +166,7 @@ struct numahint_probe_result {
 	u32 node;
 };
 
+/* Driver state of one numahint device. */
 struct virtio_numahint {
 	/* The virtio device we drive. */
 	struct virtio_device *vdev;
@@ -328,9 +329,11 @@ static int virtnumahint_check_resp(struct virtio_numahint *vnh,
 	u16 status;
 	int ret;
 
-	if (used_len < sizeof(*resp)) {
-		dev_warn_ratelimited(dev, "response of %u bytes, want %zu\n",
-				     used_len, sizeof(*resp));
+	/* Our response buffers are exactly sizeof(*resp) + @payload long. */
+	if (used_len < sizeof(*resp) || used_len > sizeof(*resp) + payload) {
+		dev_warn_ratelimited(dev,
+				     "response of %u bytes in a %zu byte buffer\n",
+				     used_len, sizeof(*resp) + payload);
 		goto malformed;
 	}
 
@@ -403,7 +406,9 @@ static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
 	u64 id;
 	int err;
 
-	mutex_lock(&vnh->probe_lock);
+	/* Another writer may be waiting for a device that does not answer. */
+	if (mutex_lock_killable(&vnh->probe_lock))
+		return -EINTR;
 	/* Whatever happens, the previous answer is no longer the last one. */
 	vnh->probe_nr_results = 0;
 

@@ -54,9 +54,10 @@ bound_devices() {
 }
 
 # Wait up to 5 s for every device in $devices to be bound, with its files.
+# shellcheck disable=SC2317 # called through result()
 devices_bound() {
 	tries=50
-	while [ $tries -gt 0 ]; do
+	while [ "$tries" -gt 0 ]; do
 		missing=
 		for dev in $devices; do
 			[ -e "$DRIVER_DIR/$dev" ] &&
@@ -72,6 +73,7 @@ devices_bound() {
 }
 
 # The kernel log since our marker has no oops, BUG or WARNING.
+# shellcheck disable=SC2317 # called through result()
 log_clean() {
 	dmesg | sed -n "/$MARKER/,\$p" >/tmp/numahint-reload.log
 	if ! grep -q "$MARKER" /tmp/numahint-reload.log; then
