@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A small stand-in for tools/testing/selftests/kselftest.h, which is not
- * available outside a kernel tree.  Same names and semantics for the parts
+ * A small stand-in for the kernel's tools/testing/selftests TAP helpers,
+ * which are not available outside a kernel tree.  Same names and semantics for the parts
  * the numahint tests use: TAP version 13 on stdout, one "ok N - name",
  * "not ok N - name" or "ok N - name # SKIP reason" line per test, and the
  * kselftest exit codes (0 pass, 1 fail, 4 skip).
@@ -12,6 +12,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#ifndef __printf
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#endif
+#ifndef __noreturn
+#define __noreturn	__attribute__((noreturn))
+#endif
 
 #define KSFT_PASS	0
 #define KSFT_FAIL	1
@@ -44,7 +51,7 @@ static inline void ksft_set_plan(unsigned int plan)
 }
 
 /* A diagnostic line: "# " then the message. */
-static inline __attribute__((format(printf, 1, 2)))
+static inline __printf(1, 2)
 void ksft_print_msg(const char *fmt, ...)
 {
 	va_list args;
@@ -71,7 +78,7 @@ static inline void ksft_test_result(int cond, const char *name)
 #define ksft_test_result_fail(name)	ksft_test_result(0, name)
 
 /* The test called @name could not run; the reason follows as printf. */
-static inline __attribute__((format(printf, 2, 3)))
+static inline __printf(2, 3)
 void ksft_test_result_skip(const char *name, const char *fmt, ...)
 {
 	va_list args;
@@ -86,7 +93,7 @@ void ksft_test_result_skip(const char *name, const char *fmt, ...)
 }
 
 /* Stop before the plan is complete: the rest cannot run meaningfully. */
-static inline __attribute__((noreturn, format(printf, 1, 2)))
+static inline __noreturn __printf(1, 2)
 void ksft_exit_fail_msg(const char *fmt, ...)
 {
 	va_list args;
@@ -100,7 +107,7 @@ void ksft_exit_fail_msg(const char *fmt, ...)
 }
 
 /* Nothing can be tested here: an empty plan with the reason. */
-static inline __attribute__((noreturn, format(printf, 1, 2)))
+static inline __noreturn __printf(1, 2)
 void ksft_exit_skip(const char *fmt, ...)
 {
 	va_list args;
@@ -114,7 +121,7 @@ void ksft_exit_skip(const char *fmt, ...)
 }
 
 /* Print the totals and exit with the kselftest code for them. */
-static inline __attribute__((noreturn)) void ksft_finished(void)
+static inline __noreturn void ksft_finished(void)
 {
 	printf("# Totals: pass:%u fail:%u xfail:0 xpass:0 skip:%u error:0\n",
 	       ksft_cnt.pass, ksft_cnt.fail, ksft_cnt.skip);

@@ -37,6 +37,11 @@
 
 #define NR_TESTS	13
 
+/* Separators of the words in the features file. */
+#define WORD_SEPS	"\n "
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* The device under test: virtioN, its numahint sysfs and debugfs files. */
 static char dev_name[NAME_MAX + 1];
 static char sysfs_dir[512];
@@ -259,8 +264,8 @@ static void test_features(void)
 	ksft_print_msg("features: %s", buf);
 	if (!strchr(buf, '\n'))
 		ok = false;
-	for (word = strtok_r(buf, " \n", &save); word;
-	     word = strtok_r(NULL, " \n", &save)) {
+	for (word = strtok_r(buf, WORD_SEPS, &save); word;
+	     word = strtok_r(NULL, WORD_SEPS, &save)) {
 		if (!strcmp(word, "locality_probe")) {
 			has_probe = true;
 		} else if (strcmp(word, "free_report") &&
@@ -330,7 +335,7 @@ static void test_counters(void)
 	unsigned int i;
 
 	ksft_print_msg("[RUN] %s\n", __func__);
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(counters); i++) {
 		if (read_attr(counters[i], &val))
 			ok = false;
 		else
@@ -475,7 +480,7 @@ static bool expect_refusal(const char *cmd, int want, const char *what)
 static void test_probe_refuses_bad_commands(void)
 {
 	static const char name[] =
-		"probe refuses unknown kinds, absent cpus, empty and oversized lists without sending";
+		"probe refuses bad kinds, cpus, values and counts without sending";
 	unsigned long long before, after, max_entries, i;
 	char *cmd;
 	bool ok;
@@ -502,9 +507,9 @@ static void test_probe_refuses_bad_commands(void)
 	ok &= expect_refusal(cmd, E2BIG, "max_probe_entries + 1 values");
 	free(cmd);
 
-	if (read_attr("probe_requests", &after))
+	if (read_attr("probe_requests", &after)) {
 		ok = false;
-	else if (after != before) {
+	} else if (after != before) {
 		ksft_print_msg("probe_requests went from %llu to %llu\n",
 			       before, after);
 		ok = false;
