@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# numahint: top-level targets.  Every target that needs something installed
+# or built runs tools/setup first, which is idempotent and incremental.
+#
+#   make setup      apt sources and packages, guest kernels, QEMU (patched)
+#   make demo       boot a guest with the device, show its state (main job)
+#   make check      the whole test suite (what CI runs)
+#   make modules    the guest module for every guest kernel, with W=1
+#   make qemu       rebuild the patched QEMU after editing qemu-device/
+#   make style      checkpatch on the driver and the QEMU device
+#   make clean      remove module build output (the cache stays)
+#   make distclean  remove the cache too (downloads and QEMU build)
+
+CACHE ?= $(or $(NUMAHINT_CACHE),$(CURDIR)/.cache)
+export NUMAHINT_CACHE := $(CACHE)
+KERNELS ?= 6.1 6.12
+
+all: modules qemu
+
+setup:
+	tools/setup
+
+qemu:
+	tools/setup qemu
+
+# One build tree per guest kernel, since Kbuild writes its output next to
+# the sources: a copy of guest-driver/ and protocol/ under the cache.
+modules:
+	tools/setup apt kernels
+	tools/build-module $(KERNELS)
+
+demo: setup
+	tools/numahint-demo
+
+check: setup
+	tools/run-tests
+
+style:
+	tools/setup apt checkpatch qemu
+	tools/run-tests --suite style
+
+clean:
+	$(MAKE) -C guest-driver clean KDIR=/usr/src/linux-headers-$(notdir \
+		$(realpath $(CACHE)/kernels/6.1))
+	$(MAKE) -C selftests/numahint clean
+	rm -rf $(CACHE)/build
+
+distclean: clean
+	rm -rf $(CACHE)
+
+.PHONY: all setup qemu modules demo check style clean distclean

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Host-side tests of the virtio-numahint-pci device model.
+
+These start the patched QEMU without a guest (-S, paused) and check what a
+user sees: the device's properties, its refusal of bad values at realize
+and at run time, and its counters and features over QMP.  No test needs a
+guest kernel; the guest-visible behaviour is tested in selftests/numahint.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "vm"))
+
+from numahint_vm.paths import default_qemu  # noqa: E402
+from numahint_vm.qmp import QMPClient  # noqa: E402
+
+QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
+BASE_ARGS = ["-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
+             "-m", "256M"]
+TIMEOUT = 30
+
+#: Every counter of the "stats" property.
+STATS = {
+    "requests", "protocol-errors", "unsupported", "report-requests",
+    "report-ranges", "report-rejected", "report-bytes-discarded",
+    "report-skipped-disabled", "report-skipped-migration",
+    "report-skipped-unaligned", "report-discard-failed", "probe-requests",
+    "probe-entries", "probe-rejected",
+}
+
+
+def run_qemu(*args):
+    """Run QEMU to completion with -S and QMP quit; return (rc, stderr)."""
+    proc = subprocess.run([QEMU, *BASE_ARGS, "-S", "-qmp", "stdio", *args],
+                          input='{"execute": "qmp_capabilities"}\n'
+                                '{"execute": "quit"}\n',
+                          capture_output=True, text=True, timeout=TIMEOUT,
+                          check=False)
+    return proc.returncode, proc.stderr
+
+
+class PausedQEMU:
+    """A paused QEMU with one virtio-numahint-pci (id nh0) and a QMP client."""
+
+    def __init__(self, device_opts=""):
+        self._dir = tempfile.TemporaryDirectory(prefix="numahint-host-")
+        sock = os.path.join(self._dir.name, "qmp.sock")
+        device = "virtio-numahint-pci,id=nh0" + (
+            "," + device_opts if device_opts else "")
+        self.proc = subprocess.Popen(
+            [QEMU, *BASE_ARGS, "-S", "-device", device,
+             "-qmp", f"unix:{sock},server=on,wait=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(sock):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError("QEMU did not start: " +
+                                   self.proc.stderr.read())
+            time.sleep(0.05)
+        self.qmp = QMPClient(sock, deadline)
+
+    def cmd(self, name, **arguments):
+        return self.qmp.execute({"execute": name, "arguments": arguments})
+
+    def close(self):
+        if getattr(self, "qmp", None):
+            self.qmp.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+        self._dir.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class DeviceHelpTest(unittest.TestCase):
+    def test_help_lists_every_device_property(self):
+        out = subprocess.run([QEMU, "-device", "virtio-numahint-pci,help"],
+                             capture_output=True, text=True, timeout=TIMEOUT,
+                             check=True).stdout
+        for prop in ("free-page-reporting", "locality-probe", "report-order",
+                     "max-report-ranges", "max-touch-events",
+                     "max-probe-entries", "touch-flush-ms", "queue-size",
+                     "stats"):
+            self.assertRegex(out, rf"(?m)^  {prop}=", prop)
+
+
+class RealizeValidationTest(unittest.TestCase):
+    """Bad property values fail realize with an error naming the property."""
+
+    def assert_refused(self, opts, message):
+        rc, err = run_qemu("-device", "virtio-numahint-pci," + opts)
+        self.assertNotEqual(rc, 0, f"QEMU accepted {opts}")
+        self.assertIn(message, err)
+
+    def test_zero_report_ranges(self):
+        self.assert_refused("max-report-ranges=0",
+                            "'max-report-ranges' must be between 1 and 4096")
+
+    def test_too_many_touch_events(self):
+        self.assert_refused("max-touch-events=65537",
+                            "'max-touch-events' must be between 1 and 65536")
+
+    def test_zero_probe_entries(self):
+        self.assert_refused("max-probe-entries=0",
+                            "'max-probe-entries' must be between 1 and 4096")
+
+    def test_report_order_too_large(self):
+        self.assert_refused("report-order=21",
+                            "'report-order' must be between 0 and 20")
+
+    def test_flush_interval_out_of_range(self):
+        self.assert_refused("touch-flush-ms=60001",
+                            "'touch-flush-ms' must be between 1 and 60000")
+
+    def test_queue_size_not_power_of_two(self):
+        self.assert_refused("queue-size=100",
+                            "'queue-size' must be a power of 2")
+
+    def test_defaults_realize(self):
+        rc, err = run_qemu("-device", "virtio-numahint-pci")
+        self.assertEqual(rc, 0, err)
+
+    def test_hotplug_with_bad_value_keeps_qemu_running(self):
+        with PausedQEMU() as vm:
+            reply = vm.cmd("device_add", driver="virtio-numahint-pci",
+                           id="bad", **{"max-probe-entries": 0})
+            self.assertIn("error", reply)
+            self.assertIn("'max-probe-entries'", reply["error"]["desc"])
+            self.assertIn("return", vm.cmd("query-status"))
+
+
+class QMPTest(unittest.TestCase):
+    def test_stats_are_readable_and_start_at_zero(self):
+        with PausedQEMU() as vm:
+            stats = vm.cmd("qom-get", path="nh0", property="stats")["return"]
+            self.assertEqual(set(stats), STATS)
+            self.assertTrue(all(v == 0 for v in stats.values()), stats)
+
+    def test_flush_interval_can_change_at_run_time(self):
+        with PausedQEMU("touch-flush-ms=250") as vm:
+            get = {"path": "nh0", "property": "touch-flush-ms"}
+            self.assertEqual(vm.cmd("qom-get", **get)["return"], 250)
+            self.assertIn("return", vm.cmd("qom-set", value=1000, **get))
+            self.assertEqual(vm.cmd("qom-get", **get)["return"], 1000)
+            reply = vm.cmd("qom-set", value=0, **get)
+            self.assertIn("must be between 1 and 60000",
+                          reply["error"]["desc"])
+            self.assertEqual(vm.cmd("qom-get", **get)["return"], 1000)
+
+    def test_features_follow_properties(self):
+        with PausedQEMU("locality-probe=on,free-page-reporting=off") as vm:
+            path = "/machine/peripheral/nh0/virtio-backend"
+            status = vm.cmd("x-query-virtio-status", path=path)["return"]
+            self.assertEqual(status["name"], "virtio-numahint")
+            self.assertEqual(status["device-id"], 60)
+            features = status["host-features"]["dev-features"]
+            self.assertTrue(any(f.startswith("VIRTIO_NUMAHINT_F_LOCALITY_PROBE")
+                                for f in features), features)
+            self.assertFalse(any(f.startswith("VIRTIO_NUMAHINT_F_FREE_REPORT")
+                                 for f in features), features)
+            self.assertIn("VIRTIO_F_VERSION_1",
+                          " ".join(status["host-features"]["transports"]))
+
+    def test_device_is_modern_only(self):
+        with PausedQEMU() as vm:
+            devices = vm.cmd("query-pci")["return"][0]["devices"]
+            ids = [(d["id"]["vendor"], d["id"]["device"]) for d in devices]
+            self.assertIn((0x1af4, 0x1040 + 60), ids)
+
+
+if __name__ == "__main__":
+    unittest.main()
