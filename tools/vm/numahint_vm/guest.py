@@ -166,9 +166,10 @@ class Guest:
                 guest.execute({"execute": "query-status"})
         result = guest.result
 
-    The console is echoed line by line to `console` (None: not at all) and
-    written to `log`.  Leaving the block stops QEMU, gracefully if the
-    guest finished, and always before it returns.
+    The console is echoed line by line to `console` and QEMU's messages to
+    stderr (console=None: neither), and the console is written to `log`.
+    Leaving the block stops QEMU, gracefully if the guest finished, and
+    always before it returns.
     """
 
     def __init__(self, config: GuestConfig, *, console: TextIO | None = sys.stdout,
@@ -278,6 +279,8 @@ class Guest:
             self._terminate()
             for thread in self._threads:
                 thread.join(timeout=TERMINATE_GRACE_S)
+            self._proc.stdout.close()
+            self._proc.stderr.close()
             if self._qmp is not None:
                 self._qmp.close()
             self._tmpdir.cleanup()
@@ -355,11 +358,13 @@ class Guest:
             self._echo = None  # The reader went away; keep running the guest.
 
     def _read_stderr(self) -> None:
-        """Thread: collect QEMU's own messages, and show them as they come."""
+        """Thread: collect QEMU's own messages; unless quiet (no console
+        echo), show them on stderr as they come."""
         for raw in iter(self._proc.stderr.readline, b""):
             line = raw.decode(errors="replace").rstrip("\n")
             self._stderr.append(line)
-            print(line, file=sys.stderr, flush=True)
+            if self._echo is not None:
+                print(line, file=sys.stderr, flush=True)
 
     def _make_result(self) -> RunResult:
         state = self._state
