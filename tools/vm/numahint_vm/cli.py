@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace, initrd: Path, extra_qemu_args: list[str]) -> 
         machine=args.machine, append=args.append, accel=args.accel,
         numahint_device=args.numahint, balloon_device=args.balloon,
         require_module=args.require_module, hold=args.hold,
-        test_timeout=args.test_timeout, extra_args=tuple(extra_qemu_args))
+        test_timeout=args.test_timeout, pvh=args.pvh, extra_args=tuple(extra_qemu_args))
     result = run_guest(config, qmp_after=tuple(args.qmp_after),
                        log=Path(args.log) if args.log else None)
     _report(result)
@@ -177,8 +177,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="wall-clock limit of the run (default: %(default)g)")
     run.add_argument("--test-timeout", metavar="SEC", type=int,
                      help="per-test limit in the guest (default: 300)")
-    run.add_argument("--smp", metavar="N", type=int, default=1,
-                     help="vCPUs (default: %(default)s)")
+    run.add_argument("--smp", metavar="N[,OPTS]", default="1",
+                     help="vCPUs, in QEMU -smp syntax (default: %(default)s); "
+                     "for NUMA guests one socket per node, e.g. 2,sockets=2")
     run.add_argument("--mem", metavar="SIZE", default="1G",
                      help="guest RAM (default: %(default)s)")
     run.add_argument("--machine", metavar="TYPE", default="q35",
@@ -198,6 +199,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="add -device virtio-numahint-pci[,OPTS]")
     run.add_argument("--balloon", metavar="OPTS", nargs="?", const="",
                      help="add -device virtio-balloon-pci[,OPTS]")
+    run.add_argument("--no-pvh", dest="pvh", action="store_false",
+                     help="boot boot/vmlinuz through its decompressor instead "
+                     "of the extracted vmlinux through PVH (slower)")
     run.add_argument("--require-module", action="store_true",
                      help="fail unless the guest loads the numahint module")
     run.add_argument("--hold", action="store_true",

@@ -40,7 +40,7 @@ def firmware_args(qemu: str) -> tuple[str, ...]:
 
 
 def qemu_command(*, qemu: str, accel_args: list[str], kernel: Path,
-                 initrd: Path, append: str, smp: int, memory: str,
+                 initrd: Path, append: str, smp: int | str, memory: str,
                  machine: str, qmp_socket: str,
                  numahint_device: str | None, balloon_device: str | None,
                  extra_args: list[str]) -> list[str]:
