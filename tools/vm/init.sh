@@ -141,23 +141,34 @@ list_virtio_devices() {
 
 # Run one test program, show its output and add its TAP results to the totals.
 #
+# The test runs in a session of its own, so that its time limit, or its end,
+# stops everything it started (a leftover child would hold the output pipe
+# open and hang the run).
+#
 # Each "ok" line counts as a pass, "ok ... # SKIP" as a skip, "not ok" as a
 # failure.  A program that prints no results counts as one test, by its exit
-# status (kselftest convention: 0 pass, 4 skip).  A program that exits with
-# an error, or is killed at its time limit, without reporting a failure
-# counts as one more failure.
+# status (kselftest convention: 0 pass, 4 skip).  A program killed at its
+# time limit counts one more failure; one that exits with an error status
+# without reporting a failure counts one.
 run_test() {
 	test=$1
 	timeout=$2
 	echo "# numahint-test: begin $test (timeout ${timeout}s)"
-	read -r start _ </proc/uptime
+	rm -f /tmp/numahint-test.status /tmp/numahint-test.timed-out
 	{
-		cd "$(dirname "$test")" &&
-			timeout -s KILL "$timeout" "$test" </dev/null
+		cd "$(dirname "$test")" || exit
+		setsid "$test" </dev/null &
+		pid=$!
+		# shellcheck disable=SC2016 # expanded by the watchdog's shell
+		setsid sh -c 'sleep "$1" && : >/tmp/numahint-test.timed-out &&
+			kill -KILL -- "-$2"' watchdog "$timeout" "$pid" \
+			</dev/null >/dev/null 2>&1 &
+		watchdog=$!
+		wait "$pid"
 		echo $? >/tmp/numahint-test.status
+		kill -KILL -- "-$pid" "-$watchdog" 2>/dev/null
 	} 2>&1 | tee /tmp/numahint-test.out
-	read -r end _ </proc/uptime
-	status=$(cat /tmp/numahint-test.status)
+	status=$(cat /tmp/numahint-test.status 2>/dev/null)
 	status=${status:-255}
 
 	ok=$(grep -cE '^ok( |$)' /tmp/numahint-test.out)
@@ -171,14 +182,12 @@ run_test() {
 		4) skip=1 ;;
 		esac
 	fi
-	if [ "$status" -ne 0 ] && [ "$status" -ne 4 ] && [ "$fail" -eq 0 ]; then
+	if [ -e /tmp/numahint-test.timed-out ]; then
+		echo "# numahint-test: FAIL $test: killed at its time limit of ${timeout}s"
+		fail=$((fail + 1))
+	elif [ "$status" -ne 0 ] && [ "$status" -ne 4 ] && [ "$fail" -eq 0 ]; then
+		echo "# numahint-test: FAIL $test: exit status $status"
 		fail=1
-		elapsed=$(awk "BEGIN { print int($end - $start) }")
-		if [ "$status" -eq 137 ] && [ "$elapsed" -ge "$timeout" ]; then
-			echo "# numahint-test: FAIL $test: killed at its time limit of ${timeout}s"
-		else
-			echo "# numahint-test: FAIL $test: exit status $status"
-		fi
 	fi
 	echo "# numahint-test: end $test exit=$status pass=$pass fail=$fail skip=$skip"
 	pass_total=$((pass_total + pass))

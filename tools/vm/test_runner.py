@@ -4,8 +4,9 @@
     python3 tools/vm/test_runner.py [-v]
 
 The first classes need no QEMU and take a second.  BootTest boots the
-Debian 6.1 kernel under TCG four times (pass, fail, panic, hang), about
-50 s in all; it is skipped when the kernel or QEMU is not in the cache.
+Debian 6.1 kernel under TCG five times (pass + QMP, fail, panic, per-test
+time limit, hang until the run's timeout), about 40 s in all; it is
+skipped when the kernel or QEMU is not in the cache.
 """
 
 import gzip
@@ -163,7 +164,8 @@ class InitramfsTest(unittest.TestCase):
 class BootTest(unittest.TestCase):
     """Real boots of the 6.1 guest under TCG."""
 
-    def run_tests(self, body: str, timeout: float = 90, **run_args) -> vm.RunResult:
+    def run_tests(self, body: str, timeout: float = 90, test_timeout: int | None = None,
+                  **run_args) -> vm.RunResult:
         tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
         tests = tmp / "tests"
         tests.mkdir()
@@ -171,7 +173,8 @@ class BootTest(unittest.TestCase):
         initrd = vm.build_initramfs(KERNEL_DIR, tmp / "initrd.gz",
                                     tests_dirs=(tests,)).path
         config = vm.GuestConfig(kernel_dir=KERNEL_DIR, initrd=initrd,
-                                timeout=timeout, accel="tcg")
+                                timeout=timeout, test_timeout=test_timeout,
+                                accel="tcg")
         return vm.run_guest(config, console=None, **run_args)
 
     def describe(self, result: vm.RunResult) -> str:
@@ -203,6 +206,12 @@ class BootTest(unittest.TestCase):
         self.assertIn("guest kernel panic: Kernel panic - not syncing",
                       str(result.problems[kinds.index(vm.ProblemKind.PANIC)]))
         self.assertLess(result.seconds, timeout / 2)
+
+    def test_per_test_time_limit_stops_the_test_and_its_children(self):
+        result = self.run_tests("sleep 100000 &\necho 'ok 1 started'\nsleep 100000\n",
+                                test_timeout=2)
+        self.assertEqual(result.tap, vm.TapCounts(1, 1, 0), self.describe(result))
+        self.assertIn("killed at its time limit of 2s", result.problems[0].message)
 
     def test_hang_times_out_and_qemu_is_gone(self):
         start = time.monotonic()

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_on_sigterm(signum, frame) -> None:
+    """Unwind (stopping QEMU on the way) and exit as if killed."""
+    LOG.error("terminated; stopping QEMU")
     raise SystemExit(128 + signum)
 
 

@@ -9,6 +9,7 @@ import ctypes
 import dataclasses
 import enum
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -213,7 +214,16 @@ class Guest:
         return self._state.holding and not self._console_closed
 
     def start(self) -> None:
-        """Choose the accelerator and start QEMU."""
+        """Choose the accelerator and start QEMU.
+
+        Raises OSError for a missing QEMU or initrd, KernelTreeError for a
+        bad kernel directory.
+        """
+        qemu, initrd = Path(self.config.qemu), Path(self.config.initrd)
+        if not os.access(qemu, os.X_OK) or not qemu.is_file():
+            raise FileNotFoundError(f"no QEMU binary at {qemu}")
+        if not initrd.is_file():
+            raise FileNotFoundError(f"no initramfs at {initrd}")
         kernel = self._kernel_image(KernelTree(self.config.kernel_dir))
         self._accel = choose_accel(self.config.accel)
         LOG.info("using %s: %s", self._accel.name.upper(), self._accel.reason)

@@ -110,6 +110,12 @@ class KernelTree:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        if not self.path.is_dir():
+            siblings = sorted(p.name for p in self.path.parent.glob("*")
+                              if p.is_dir()) if self.path.parent.is_dir() else []
+            raise KernelTreeError(f"no kernel directory {self.path}"
+                                  + (f" (there: {', '.join(siblings)})"
+                                     if siblings else ""))
         modules_root = self.path / "lib" / "modules"
         releases = sorted(p.name for p in modules_root.glob("*") if p.is_dir())
         if len(releases) != 1:
