@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             initrd = Path(args.out or Path(tmp) / "initrd.gz")
             _build(args, initrd)
             return _run(args, initrd, extra_qemu_args)
-    except (InitramfsError, KernelTreeError, OSError, ValueError) as error:
+    except (InitramfsError, KernelTreeError, OSError) as error:
         LOG.error("%s", error)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -51,6 +51,13 @@ def _kill_with_parent() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def describe_exit(returncode: int | None) -> str:
+    """'exit status N', or 'killed by SIGNAME' for a Popen returncode."""
+    if returncode is not None and returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exit status {returncode}"
+
+
 class ProblemKind(enum.Enum):
     """Why a run failed."""
 
@@ -231,7 +238,7 @@ class Guest:
         self._qmp_socket = str(Path(self._tmpdir.name) / "qmp.sock")
         self._command = qemu_command(
             qemu=str(self.config.qemu), accel_args=self._accel.qemu_args,
-            kernel=kernel, initrd=Path(self.config.initrd),
+            kernel=kernel, initrd=initrd,
             append=self.config.kernel_args(), smp=self.config.smp,
             memory=self.config.memory, machine=self.config.machine,
             qmp_socket=self._qmp_socket,
@@ -421,9 +428,10 @@ class Guest:
             report(ProblemKind.TIMEOUT,
                    f"TIMEOUT after {self.config.timeout:g} s "
                    f"(last console line: {state.last_line})")
-        if not state.lines and returncode:
-            report(ProblemKind.QEMU, f"QEMU failed to start (exit status "
-                   f"{returncode}):\n{stderr or '(no message)'}")
+        qemu_start_failed = not state.lines and bool(returncode)
+        if qemu_start_failed:
+            report(ProblemKind.QEMU, f"QEMU failed to start "
+                   f"({describe_exit(returncode)}):\n{stderr or '(no message)'}")
         if state.panic is not None:
             report(ProblemKind.PANIC, f"guest kernel panic: {state.panic}")
         for error in state.kernel_errors:
@@ -440,14 +448,15 @@ class Guest:
               and state.init_started):
             report(ProblemKind.MODULE, "guest module missing/failed: the "
                    "guest never reported loading the numahint module")
-        if state.lines and state.tap is None and state.panic is None \
-                and not self._timed_out:
+        if state.tap is None and state.panic is None and not self._timed_out \
+                and not qemu_start_failed:
             report(ProblemKind.INCOMPLETE,
-                   f"guest stopped before reporting results (QEMU exit status "
-                   f"{returncode}; last console line: {state.last_line})"
+                   f"guest stopped before reporting results (QEMU "
+                   f"{describe_exit(returncode)}; last console line: {state.last_line})"
                    + (f"\nQEMU said:\n{stderr}" if stderr else ""))
         elif state.tap is not None and returncode and returncode > 0:
             report(ProblemKind.QEMU, f"QEMU exited with status {returncode}"
+                   " after the guest reported"
                    + (f":\n{stderr}" if stderr else ""))
         if state.tap is not None and state.tap.failed:
             report(ProblemKind.TESTS_FAILED,
