@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numahint_vm as vm  # noqa: E402  (needs the path above)
 from numahint_vm.console import ConsoleState, parse_console_line  # noqa: E402
 from numahint_vm.cpio import CpioArchive  # noqa: E402
+from numahint_vm.qemu import numa_args, size_mib  # noqa: E402
 
 KERNEL = "6.1.0-50-amd64"
 KERNEL_DIR = vm.kernel_dir_for(KERNEL)
@@ -62,6 +63,23 @@ class CpioTest(unittest.TestCase):
             archive.add_file("tests/x", b"2")
         with self.assertRaises(ValueError):
             archive.add_file("../escape", b"")
+
+
+class QemuCommandTest(unittest.TestCase):
+    def test_sizes(self):
+        self.assertEqual(size_mib("1G"), 1024)
+        self.assertEqual(size_mib("512M"), 512)
+        self.assertEqual(size_mib("2048"), 2048)
+        with self.assertRaises(ValueError):
+            size_mib("lots")
+
+    def test_numa_split(self):
+        smp, args = numa_args(2, 4, "2G")
+        self.assertEqual(smp, "4,sockets=2")
+        self.assertIn("memory-backend-ram,id=numa-ram1,size=1024M", args)
+        self.assertIn("node,nodeid=1,cpus=2-3,memdev=numa-ram1", args)
+        with self.assertRaises(ValueError):
+            numa_args(2, 3, "1G")
 
 
 class ConsoleTest(unittest.TestCase):

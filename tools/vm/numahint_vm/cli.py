@@ -30,7 +30,7 @@ examples:
   numahint-vm run --kernel 6.1.0-50-amd64 --initrd out/initrd.gz \\
       --numahint --require-module --qmp-after query-status
   numahint-vm test --kernel 6.12.95+deb12-amd64 --tests selftests/numahint \\
-      -- -numa node,nodeid=0 -numa node,nodeid=1
+      --numa 2 --smp 2 --mem 2G -- -device virtio-rng-pci
 """
 
 
@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:
         split = argv.index("--")
         argv, extra_qemu_args = argv[:split], argv[split + 1:]
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if extra_qemu_args and args.command not in ("run", "test"):
+        parser.error(f"QEMU arguments after -- are for run and test, "
+                     f"not {args.command}")
     _setup_logging(args.verbose)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             initrd = Path(args.out or Path(tmp) / "initrd.gz")
             _build(args, initrd)
             return _run(args, initrd, extra_qemu_args)
-    except (InitramfsError, KernelTreeError, OSError) as error:
+    except (InitramfsError, KernelTreeError, OSError, ValueError) as error:
         LOG.error("%s", error)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -100,10 +104,11 @@ def _run(args: argparse.Namespace, initrd: Path, extra_qemu_args: list[str]) -> 
     config = GuestConfig(
         kernel_dir=_kernel_dir(args), initrd=initrd, qemu=Path(args.qemu),
         timeout=args.timeout, smp=args.smp, memory=args.mem,
-        machine=args.machine, append=args.append, accel=args.accel,
+        numa_nodes=args.numa, machine=args.machine, append=args.append, accel=args.accel,
         numahint_device=args.numahint, balloon_device=args.balloon,
         require_module=args.require_module, hold=args.hold,
-        test_timeout=args.test_timeout, pvh=args.pvh, extra_args=tuple(extra_qemu_args))
+        test_timeout=args.test_timeout, pvh=args.pvh,
+        extra_args=tuple(extra_qemu_args))
     result = run_guest(config, qmp_after=tuple(args.qmp_after),
                        log=Path(args.log) if args.log else None)
     _report(result)
@@ -135,7 +140,7 @@ def _qmp_command(text: str) -> dict:
     try:
         command = json.loads(text)
     except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"bad JSON {text!r}: {error}")
+        raise argparse.ArgumentTypeError(f"bad JSON {text!r}: {error}") from error
     if not isinstance(command, dict) or "execute" not in command:
         raise argparse.ArgumentTypeError(f"{text!r} has no \"execute\" key")
     return command
@@ -184,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
                      "for NUMA guests one socket per node, e.g. 2,sockets=2")
     run.add_argument("--mem", metavar="SIZE", default="1G",
                      help="guest RAM (default: %(default)s)")
+    run.add_argument("--numa", metavar="NODES", type=int, default=0,
+                     help="NUMA nodes, one socket each, sharing --smp vCPUs "
+                     "and --mem RAM evenly (default: none)")
     run.add_argument("--machine", metavar="TYPE", default="q35",
                      help="QEMU machine (default: %(default)s)")
     run.add_argument("--append", metavar="ARGS", default="",

@@ -93,6 +93,8 @@ class GuestConfig:
     smp: vCPUs, or QEMU -smp syntax such as "2,sockets=2" (use one socket
         per NUMA node, or the guest kernel warns about the topology).
     memory: guest RAM in QEMU -m syntax.
+    numa_nodes: give the guest this many NUMA nodes, each with one socket
+        and an even share of vCPUs and RAM (0: no NUMA topology).
     append: extra kernel parameters, after the runner's own.
     accel: "auto" (KVM if kvm-probe passes, else TCG), "kvm" or "tcg".
     numahint_device, balloon_device: None for no such device, else its
@@ -113,6 +115,7 @@ class GuestConfig:
     timeout: float = DEFAULT_TIMEOUT_S
     smp: int | str = 1
     memory: str = "1G"
+    numa_nodes: int = 0
     machine: str = "q35"
     append: str = ""
     accel: str = "auto"
@@ -240,7 +243,8 @@ class Guest:
             qemu=str(self.config.qemu), accel_args=self._accel.qemu_args,
             kernel=kernel, initrd=initrd,
             append=self.config.kernel_args(), smp=self.config.smp,
-            memory=self.config.memory, machine=self.config.machine,
+            memory=self.config.memory, numa_nodes=self.config.numa_nodes,
+            machine=self.config.machine,
             qmp_socket=self._qmp_socket,
             numahint_device=self.config.numahint_device,
             balloon_device=self.config.balloon_device,

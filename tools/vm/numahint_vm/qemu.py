@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import re
 import subprocess
 from pathlib import Path
 
@@ -39,21 +40,57 @@ def firmware_args(qemu: str) -> tuple[str, ...]:
     return tuple(arg for d in found for arg in ("-L", d))
 
 
+_SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
+_SIZE_SHIFT = {"k": -10, "": 0, "m": 0, "g": 10, "t": 20}
+
+
+def size_mib(size: str) -> int:
+    """A QEMU -m size ("1G", "512M", "1024": MiB) in MiB."""
+    match = _SIZE.match(size.strip())
+    if match is None:
+        raise ValueError(f"bad memory size {size!r}")
+    value, shift = int(match.group(1)), _SIZE_SHIFT[match.group(2).lower()]
+    return value << shift if shift >= 0 else value >> -shift
+
+
+def numa_args(nodes: int, smp: int | str, memory: str) -> tuple[str, list[str]]:
+    """The -smp value and -object/-numa options of a guest with `nodes`
+    NUMA nodes: one socket per node, CPUs and RAM split evenly."""
+    cpus = int(str(smp).split(",")[0])
+    mib = size_mib(memory)
+    if nodes < 1 or cpus % nodes or mib % nodes:
+        raise ValueError(f"cannot split {cpus} vCPUs and {mib} MiB evenly "
+                         f"over {nodes} NUMA nodes")
+    per_node = cpus // nodes
+    smp_value = str(smp) if "sockets=" in str(smp) else f"{smp},sockets={nodes}"
+    args: list[str] = []
+    for node in range(nodes):
+        first = node * per_node
+        cpu_range = f"{first}-{first + per_node - 1}" if per_node > 1 else f"{first}"
+        args += ["-object", f"memory-backend-ram,id=numa-ram{node},size={mib // nodes}M",
+                 "-numa", f"node,nodeid={node},cpus={cpu_range},memdev=numa-ram{node}"]
+    return smp_value, args
+
+
 def qemu_command(*, qemu: str, accel_args: list[str], kernel: Path,
                  initrd: Path, append: str, smp: int | str, memory: str,
-                 machine: str, qmp_socket: str,
+                 numa_nodes: int, machine: str, qmp_socket: str,
                  numahint_device: str | None, balloon_device: str | None,
                  extra_args: list[str]) -> list[str]:
     """The full QEMU argv; the serial console is on QEMU's stdout.
 
     numahint_device, balloon_device: None for no such device, else the
     device's options ("" for none).
+    numa_nodes: 0 for no NUMA topology, else the number of nodes.
     """
+    numa: list[str] = []
+    if numa_nodes:
+        smp, numa = numa_args(numa_nodes, smp, memory)
     command = [
         qemu, *firmware_args(qemu),
         "-name", "guest,debug-threads=on",
         "-machine", machine, *accel_args,
-        "-smp", str(smp), "-m", memory,
+        "-smp", str(smp), "-m", memory, *numa,
         "-nodefaults", "-display", "none", "-no-reboot",
         "-chardev", "stdio,id=console,signal=off",
         "-serial", "chardev:console",
