@@ -93,7 +93,8 @@ def build_initramfs(kernel_dir: Path, out: Path, *,
     tests_dirs: test directories; one with a Makefile is built with
         `make -C DIR` and contributes its kselftest TEST_*PROGS (to run) and
         TEST_*FILES/_EXTENDED programs (support files); one without
-        contributes its executable files (to run) and other files.
+        contributes its executable files (to run) and its other files,
+        hidden ones excepted.
     init_script: a script the guest runs instead of the tests.
     extra_kernel_modules: more kernel modules to load, with dependencies.
 
@@ -191,7 +192,8 @@ def _collect_tests(tests_dir: Path) -> list[_TestFile]:
                      if (tests_dir / name).is_file()), None)
     if makefile is None:
         return [_TestFile(path.name, path, os.access(path, os.X_OK))
-                for path in sorted(tests_dir.iterdir()) if path.is_file()]
+                for path in sorted(tests_dir.iterdir())
+                if path.is_file() and not path.name.startswith(".")]
 
     LOG.info("building tests: make -C %s", tests_dir)
     build = subprocess.run(["make", "-C", str(tests_dir)], text=True,
