@@ -22,7 +22,7 @@ or KernelTreeError.  The archive is reproducible: same inputs, same bytes.
 Running a guest to completion
 -----------------------------
     config = vm.GuestConfig(kernel_dir=..., initrd=info.path, timeout=120,
-                            smp=2, memory="2G", accel="auto",
+                            smp=2, memory="2G", numa_nodes=2, accel="auto",
                             numahint_device="",         # -device virtio-numahint-pci
                             require_module=True,
                             extra_args=("-numa", "node,nodeid=0"))
@@ -30,7 +30,9 @@ Running a guest to completion
                           console=sys.stdout,           # None: quiet
                           log=Path("out/console.log"))
 
-GuestConfig is frozen; derive variants with dataclasses.replace().
+GuestConfig is frozen; derive variants with dataclasses.replace().  By
+default the kernel boots as its extracted vmlinux through the PVH entry
+(pvh=True; about 3.5 s to /init under TCG instead of 7).
 run_guest() never hangs: everything is bounded by config.timeout, after
 which QEMU is killed.  It returns a RunResult:
 
