@@ -545,6 +545,12 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    if (s->disable_discard && ram_block_discard_disable(true)) {
+        error_setg(errp, "'%s': RAM discards are required by another device",
+                   VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP);
+        return;
+    }
+
     virtio_numahint_read_host_topology(s);
     virtio_init(vdev, VIRTIO_ID_NUMAHINT,
                 sizeof(struct virtio_numahint_config));
@@ -568,6 +574,9 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
     virtio_cleanup(vdev);
     g_free(s->host_cpu_node);
     s->host_cpu_node = NULL;
+    if (s->disable_discard) {
+        ram_block_discard_disable(false);
+    }
 }
 
 /* Names of the counters in the "stats" property, in struct order. */
@@ -745,6 +754,8 @@ static const Property virtio_numahint_properties[] = {
                        queue_size, 128),
     DEFINE_PROP_BOOL(VIRTIO_NUMAHINT_UNCHECKED_CONFIG_PROP, VirtIONumahint,
                      unchecked_config, false),
+    DEFINE_PROP_BOOL(VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP, VirtIONumahint,
+                     disable_discard, false),
 };
 
 static void virtio_numahint_class_init(ObjectClass *klass, void *data)

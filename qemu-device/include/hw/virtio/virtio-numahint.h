@@ -26,6 +26,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_QUEUE_SIZE_PROP         "queue-size"
 #define VIRTIO_NUMAHINT_STATS_PROP              "stats"
 #define VIRTIO_NUMAHINT_UNCHECKED_CONFIG_PROP   "x-unchecked-config"
+#define VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP    "x-disable-ram-discard"
 
 /* Bounds enforced on the configuration, in the device and in the driver. */
 #define VIRTIO_NUMAHINT_REPORT_ORDER_MAX        20
@@ -92,6 +93,8 @@ struct VirtIONumahint {
     uint16_t queue_size;
     /* Test hook: expose out-of-range configuration values unchecked. */
     bool unchecked_config;
+    /* Test hook: disable RAM discards for the whole VM, as VFIO does. */
+    bool disable_discard;
 
     /* Host NUMA node of each host CPU, -1 where unknown. */
     int *host_cpu_node;
