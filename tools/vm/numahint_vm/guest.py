@@ -219,6 +219,11 @@ class Guest:
         self.stop(graceful=exc_type is None)
 
     @property
+    def pid(self) -> int | None:
+        """QEMU's process id once started, for host-side measurements."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def holding(self) -> bool:
         """The guest has reported and waits to be stopped (numahint.hold=1)."""
         return self._state.holding and not self._console_closed
