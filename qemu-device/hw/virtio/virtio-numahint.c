@@ -545,6 +545,16 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    /*
+     * Without an explicit report-order, suggest reports no smaller than
+     * the largest host page behind guest RAM: a hugetlbfs-backed guest
+     * cannot give back less than one huge page.
+     */
+    if (!s->report_order) {
+        s->report_order = ctz64(qemu_ram_pagesize_largest()) -
+                          VIRTIO_NUMAHINT_PAGE_SHIFT;
+    }
+
     if (s->disable_discard && ram_block_discard_disable(true)) {
         error_setg(errp, "'%s': RAM discards are required by another device",
                    VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP);
