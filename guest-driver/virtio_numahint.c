@@ -8,11 +8,12 @@
  * device lets the guest tell the host what it knows about placement; the
  * wire format and its rationale are in virtio_numahint.h.
  *
- * This driver currently implements the debugging locality probe
- * (VIRTIO_NUMAHINT_F_LOCALITY_PROBE), exposed in debugfs.  Free page
- * reporting and first-touch events are not negotiated until their paths
- * exist; the queues, counters and the request helper are shaped so that
- * they can be added without reworking probe and remove.
+ * This driver implements free page reports (VIRTIO_NUMAHINT_F_FREE_REPORT)
+ * through the kernel's page reporting API, as virtio_balloon does, and the
+ * debugging locality probe (VIRTIO_NUMAHINT_F_LOCALITY_PROBE), exposed in
+ * debugfs.  First-touch events are not negotiated until their path exists;
+ * the queues, counters and the request helper are shaped so that it can be
+ * added without reworking probe and remove.
  *
  * Copyright (c) 2026 The numahint authors.
  */
@@ -24,8 +25,12 @@
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/page_reporting.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -64,11 +69,21 @@
 #define NUMAHINT_TOUCH_FLUSH_MS_MAX	60000
 
 /*
- * report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units; the guest cannot
- * report a free block larger than its own largest buddy order.
+ * report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the buddy allocator
+ * guest pages; the difference between the two scales.
  */
-#define NUMAHINT_MAX_REPORT_ORDER \
-	(NUMAHINT_MAX_PAGE_ORDER + PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT)
+#define NUMAHINT_REPORT_ORDER_SHIFT	(PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT)
+
+/*
+ * The lowest order the page reporting API takes from a driver: it reads
+ * an order of 0 as "the kernel's default", pageblock_order.
+ */
+#define NUMAHINT_MIN_REPORT_ORDER	1
+
+static int report_order;
+module_param(report_order, int, 0444);
+MODULE_PARM_DESC(report_order,
+		 "Smallest order (log2 of guest pages) of the free blocks to report: 0 (default) takes the device's suggestion if it makes one, else the kernel's default (pageblock order); 1 is the lowest the kernel accepts; orders above the largest buddy order are clamped. The kernel keeps the order of the first page reporting driver since boot, and page_reporting.page_reporting_order= on the kernel command line overrides both.");
 
 /*
  * How long a synchronous request may take before we stop waiting.  The
@@ -113,6 +128,16 @@ enum numahint_stat {
 	NUMAHINT_STAT_REQ_ABANDONED,
 	/* Configuration change notifications taken into account. */
 	NUMAHINT_STAT_CONFIG_CHANGES,
+	/* Free page report requests handed to the device. */
+	NUMAHINT_STAT_REPORT_REQUESTS,
+	/* Ranges carried by those requests. */
+	NUMAHINT_STAT_REPORT_RANGES,
+	/* Bytes in requests the device accepted in full (status OK). */
+	NUMAHINT_STAT_REPORT_BYTES,
+	/* Ranges the device rejected as entry errors. */
+	NUMAHINT_STAT_REPORT_REJECTED,
+	/* Reports not sent, lost to a broken queue, or answered unusably. */
+	NUMAHINT_STAT_REPORT_ERRORS,
 	/* Number of counters. */
 	NUMAHINT_STAT_MAX
 };
@@ -158,6 +183,14 @@ struct numahint_probe_resp {
 	__le32 node[];
 };
 
+/* A free page report as it goes to the device. */
+struct numahint_report_req {
+	/* Type VIRTIO_NUMAHINT_REQ_FREE_REPORT and range count. */
+	struct virtio_numahint_req hdr;
+	/* The free blocks, one range each. */
+	struct virtio_numahint_range ranges[];
+};
+
 /* One line of the last probe result, as shown in debugfs. */
 struct numahint_probe_result {
 	/* What was asked: a guest-physical address or a Linux CPU number. */
@@ -199,6 +232,22 @@ struct virtio_numahint {
 	struct dentry *debugfs_dir;
 	/* Event counters, indexed by enum numahint_stat. */
 	atomic64_t stats[NUMAHINT_STAT_MAX];
+
+	/* Our page reporting device; its callback sends the reports. */
+	struct page_reporting_dev_info pr_dev_info;
+	/* pr_dev_info is registered: this device gets the free page reports. */
+	bool report_active;
+	/* Order of the blocks reported, in guest pages; fixed in probe. */
+	unsigned int report_order_used;
+	/* Most ranges per request: max_report_ranges, capped by the API's. */
+	u32 report_batch;
+	/*
+	 * Report buffers, DMA mapped so never on the stack.  Only the page
+	 * reporting worker uses them, one report at a time.
+	 */
+	struct numahint_report_req *report_req;
+	/* Device-writable answer to report_req. */
+	struct virtio_numahint_resp *report_resp;
 
 	/* Serialises probe requests and protects the fields below. */
 	struct mutex probe_lock;
@@ -387,6 +436,127 @@ static int virtnumahint_check_resp(struct virtio_numahint *vnh,
 malformed:
 	numahint_count(vnh, NUMAHINT_STAT_RESP_MALFORMED);
 	return -EIO;
+}
+
+/* The device has used our report, or the queue will never be used again. */
+static bool virtnumahint_report_used(struct virtqueue *vq, bool *used,
+				     unsigned int *used_len)
+{
+	/* Reports go out one at a time: any buffer back is ours. */
+	*used = virtqueue_get_buf(vq, used_len);
+	return *used || virtqueue_is_broken(vq);
+}
+
+/*
+ * Report the @nr free blocks of @sg in one request, and wait until the
+ * device has used it.  Returns the scatterlist entry after the last one
+ * sent in *@next.  Returns 0 once the device has used the request, whatever
+ * it answered, and a negative errno only if the request could not be sent
+ * or the queue broke under it.
+ */
+static int virtnumahint_report_batch(struct virtio_numahint *vnh,
+				     struct scatterlist *sg, unsigned int nr,
+				     struct scatterlist **next)
+{
+	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_REPORT];
+	struct virtio_numahint_resp *resp = vnh->report_resp;
+	struct numahint_report_req *req = vnh->report_req;
+	struct scatterlist sg_out, sg_in, *sgs[2];
+	unsigned int i, used_len;
+	u64 bytes = 0;
+	u32 nr_done;
+	bool used;
+	int err;
+
+	req->hdr.type = cpu_to_le16(VIRTIO_NUMAHINT_REQ_FREE_REPORT);
+	req->hdr.padding = 0;
+	req->hdr.nr_entries = cpu_to_le32(nr);
+	for (i = 0; i < nr; i++, sg = sg_next(sg)) {
+		req->ranges[i].addr = cpu_to_le64(page_to_phys(sg_page(sg)));
+		req->ranges[i].len = cpu_to_le64(sg->length);
+		bytes += sg->length;
+	}
+	*next = sg;
+	memset(resp, 0, sizeof(*resp));
+
+	sg_init_one(&sg_out, req, struct_size(req, ranges, nr));
+	sg_init_one(&sg_in, resp, sizeof(*resp));
+	sgs[0] = &sg_out;
+	sgs[1] = &sg_in;
+
+	/* The queue is empty and holds two descriptors (see start_report). */
+	err = virtqueue_add_sgs(vq, sgs, 1, 1, req, GFP_NOWAIT | __GFP_NOWARN);
+	if (err) {
+		dev_warn_ratelimited(&vnh->vdev->dev,
+				     "cannot queue a free page report: %d\n",
+				     err);
+		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		return err;
+	}
+	numahint_count(vnh, NUMAHINT_STAT_REPORT_REQUESTS);
+	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_REPORT_RANGES]);
+	virtqueue_kick(vq);
+
+	/*
+	 * The reported pages belong to the device until it has used the
+	 * request: if we returned earlier, page reporting would hand them
+	 * back to the allocator while the host may still discard them.  So
+	 * no timeout and no signal, as in virtio_balloon; only a broken
+	 * queue, which the device will never use again, ends the wait.
+	 */
+	wait_event(vnh->host_resp,
+		   virtnumahint_report_used(vq, &used, &used_len));
+	if (!used) {
+		dev_warn_ratelimited(&vnh->vdev->dev,
+				     "report queue broken, free page report lost\n");
+		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		return -EIO;
+	}
+
+	err = virtnumahint_check_resp(vnh, resp, used_len, nr, 0, true,
+				      &nr_done);
+	switch (err) {
+	case 0:
+		atomic64_add(bytes, &vnh->stats[NUMAHINT_STAT_REPORT_BYTES]);
+		break;
+	case -EINVAL:
+		/* The answer does not say which ranges were accepted. */
+		atomic64_add(nr - nr_done,
+			     &vnh->stats[NUMAHINT_STAT_REPORT_REJECTED]);
+		break;
+	default:
+		/*
+		 * Used, so the pages are ours again; failing the report
+		 * would only have page reporting send them again.
+		 */
+		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * page_reporting callback, from its worker: @nents free blocks, isolated
+ * from the allocator until we return.  Sent in as many requests as the
+ * device's max_report_ranges needs, each waited for before the next.
+ */
+static int virtnumahint_free_page_report(struct page_reporting_dev_info *pr_dev_info,
+					 struct scatterlist *sg,
+					 unsigned int nents)
+{
+	struct virtio_numahint *vnh =
+		container_of(pr_dev_info, struct virtio_numahint, pr_dev_info);
+	unsigned int nr;
+	int err;
+
+	while (nents) {
+		nr = min(nents, vnh->report_batch);
+		err = virtnumahint_report_batch(vnh, sg, nr, &sg);
+		if (err)
+			return err;
+		nents -= nr;
+	}
+	return 0;
 }
 
 /*
@@ -646,6 +816,13 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  *   max_touch_events     | the device configuration; touch_flush_ms is
  *   touch_flush_ms       | the value in use (changes are applied when in
  *   max_probe_entries   /  range, see virtnumahint_config_work()).
+ *   report_active       1 while this device gets the guest's free page
+ *                       reports, 0 if free_report was not negotiated or
+ *                       another driver (virtio_balloon) has them.
+ *   report_order_used   the order, in guest pages, this driver registered
+ *                       with page reporting; 0 while not registered.  The
+ *                       kernel may use another: see the report_order
+ *                       module parameter.
  *   probe_requests      probe requests sent to the device.
  *   probe_entries       entries in those requests.
  *   resp_ok             responses with status OK,
@@ -656,6 +833,14 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  *   req_abandoned       requests the driver stopped waiting for (timeout,
  *                       fatal signal, broken queue).
  *   config_changes      configuration change notifications handled.
+ *   report_requests     free page report requests sent to the device.
+ *   report_ranges       ranges in those requests.
+ *   report_bytes        bytes in the requests the device accepted in
+ *                       full (OK); a REJECTED answer does not say which
+ *                       of its ranges were accepted.
+ *   report_rejected     ranges the device rejected.
+ *   report_errors       reports that could not be queued, were lost to
+ *                       a broken queue, or got an unusable answer.
  */
 static const char * const numahint_feature_names[] = {
 	[VIRTIO_NUMAHINT_F_FREE_REPORT]		= "free_report",
@@ -731,6 +916,25 @@ static ssize_t max_probe_entries_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(max_probe_entries);
 
+static ssize_t report_active_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vnh->report_active));
+}
+static DEVICE_ATTR_RO(report_active);
+
+static ssize_t report_order_used_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vnh->report_active) ?
+			  vnh->report_order_used : 0);
+}
+static DEVICE_ATTR_RO(report_order_used);
+
 struct numahint_stat_attr {
 	/* The sysfs file. */
 	struct device_attribute attr;
@@ -762,6 +966,11 @@ NUMAHINT_STAT_ATTR(resp_unsupported, NUMAHINT_STAT_RESP_UNSUPPORTED);
 NUMAHINT_STAT_ATTR(resp_malformed, NUMAHINT_STAT_RESP_MALFORMED);
 NUMAHINT_STAT_ATTR(req_abandoned, NUMAHINT_STAT_REQ_ABANDONED);
 NUMAHINT_STAT_ATTR(config_changes, NUMAHINT_STAT_CONFIG_CHANGES);
+NUMAHINT_STAT_ATTR(report_requests, NUMAHINT_STAT_REPORT_REQUESTS);
+NUMAHINT_STAT_ATTR(report_ranges, NUMAHINT_STAT_REPORT_RANGES);
+NUMAHINT_STAT_ATTR(report_bytes, NUMAHINT_STAT_REPORT_BYTES);
+NUMAHINT_STAT_ATTR(report_rejected, NUMAHINT_STAT_REPORT_REJECTED);
+NUMAHINT_STAT_ATTR(report_errors, NUMAHINT_STAT_REPORT_ERRORS);
 
 static struct attribute *virtnumahint_attrs[] = {
 	&dev_attr_features.attr,
@@ -770,6 +979,8 @@ static struct attribute *virtnumahint_attrs[] = {
 	&dev_attr_max_touch_events.attr,
 	&dev_attr_touch_flush_ms.attr,
 	&dev_attr_max_probe_entries.attr,
+	&dev_attr_report_active.attr,
+	&dev_attr_report_order_used.attr,
 	&numahint_stat_attr_probe_requests.attr.attr,
 	&numahint_stat_attr_probe_entries.attr.attr,
 	&numahint_stat_attr_resp_ok.attr.attr,
@@ -778,6 +989,11 @@ static struct attribute *virtnumahint_attrs[] = {
 	&numahint_stat_attr_resp_malformed.attr.attr,
 	&numahint_stat_attr_req_abandoned.attr.attr,
 	&numahint_stat_attr_config_changes.attr.attr,
+	&numahint_stat_attr_report_requests.attr.attr,
+	&numahint_stat_attr_report_ranges.attr.attr,
+	&numahint_stat_attr_report_bytes.attr.attr,
+	&numahint_stat_attr_report_rejected.attr.attr,
+	&numahint_stat_attr_report_errors.attr.attr,
 	NULL
 };
 
@@ -820,12 +1036,10 @@ static int virtnumahint_read_config(struct virtio_numahint *vnh)
 	virtio_cread_le(vdev, struct virtio_numahint_config, max_probe_entries,
 			&vnh->max_probe_entries);
 
-	err = virtnumahint_check_config(vnh, "report_order", vnh->report_order,
-					0, NUMAHINT_MAX_REPORT_ORDER);
-	if (!err)
-		err = virtnumahint_check_config(vnh, "max_report_ranges",
-						vnh->max_report_ranges, 1,
-						NUMAHINT_MAX_REPORT_RANGES);
+	/* report_order is a suggestion: see virtnumahint_pick_report_order(). */
+	err = virtnumahint_check_config(vnh, "max_report_ranges",
+					vnh->max_report_ranges, 1,
+					NUMAHINT_MAX_REPORT_RANGES);
 	if (!err)
 		err = virtnumahint_check_config(vnh, "max_touch_events",
 						vnh->max_touch_events, 1,
@@ -840,6 +1054,52 @@ static int virtnumahint_read_config(struct virtio_numahint *vnh)
 						vnh->max_probe_entries, 1,
 						NUMAHINT_MAX_PROBE_ENTRIES);
 	return err;
+}
+
+/*
+ * The order of the free blocks to report, in guest pages: the report_order
+ * module parameter if set, else the device's suggestion if it makes one,
+ * else the kernel's default.  Out of range values are clamped, not refused:
+ * the order only trades report traffic against the memory reported.
+ */
+static unsigned int virtnumahint_pick_report_order(struct virtio_numahint *vnh)
+{
+	struct device *dev = &vnh->vdev->dev;
+	unsigned int order;
+
+	if (report_order < 0)
+		dev_warn(dev, "report_order=%d is negative, ignored\n",
+			 report_order);
+
+	if (report_order > 0) {
+		order = report_order;
+		if (order > NUMAHINT_MAX_PAGE_ORDER) {
+			dev_info(dev,
+				 "report_order=%u is above the guest's largest order %u; reporting blocks of order %u\n",
+				 order, NUMAHINT_MAX_PAGE_ORDER,
+				 NUMAHINT_MAX_PAGE_ORDER);
+			order = NUMAHINT_MAX_PAGE_ORDER;
+		}
+		return order;
+	}
+
+	if (!vnh->report_order)
+		return pageblock_order;
+
+	/* Blocks smaller than a guest page: the smallest we can report. */
+	if (vnh->report_order <= NUMAHINT_REPORT_ORDER_SHIFT)
+		return NUMAHINT_MIN_REPORT_ORDER;
+
+	order = vnh->report_order - NUMAHINT_REPORT_ORDER_SHIFT;
+	if (order > NUMAHINT_MAX_PAGE_ORDER) {
+		dev_info(dev,
+			 "device suggests report_order %u, above the guest's largest order %u; reporting blocks of order %u\n",
+			 vnh->report_order,
+			 NUMAHINT_MAX_PAGE_ORDER + NUMAHINT_REPORT_ORDER_SHIFT,
+			 NUMAHINT_MAX_PAGE_ORDER);
+		order = NUMAHINT_MAX_PAGE_ORDER;
+	}
+	return max_t(unsigned int, order, NUMAHINT_MIN_REPORT_ORDER);
 }
 
 /*
@@ -935,6 +1195,82 @@ static void virtnumahint_free_probe(struct virtio_numahint *vnh)
 	kfree(vnh->probe_req);
 }
 
+static int virtnumahint_alloc_report(struct virtio_numahint *vnh)
+{
+	vnh->report_batch = min_t(u32, vnh->max_report_ranges,
+				  PAGE_REPORTING_CAPACITY);
+	vnh->report_req = kmalloc(struct_size(vnh->report_req, ranges,
+					      vnh->report_batch), GFP_KERNEL);
+	vnh->report_resp = kmalloc(sizeof(*vnh->report_resp), GFP_KERNEL);
+	if (!vnh->report_req || !vnh->report_resp)
+		return -ENOMEM;
+	vnh->report_order_used = virtnumahint_pick_report_order(vnh);
+	vnh->pr_dev_info.report = virtnumahint_free_page_report;
+	vnh->pr_dev_info.order = vnh->report_order_used;
+	return 0;
+}
+
+static void virtnumahint_free_report(struct virtio_numahint *vnh)
+{
+	kfree(vnh->report_resp);
+	kfree(vnh->report_req);
+}
+
+/*
+ * Become the guest's page reporting device; DRIVER_OK must be set, as
+ * reports go out from the moment we register.  Only one driver can have
+ * free page reports: without them the device still serves the rest.
+ */
+static void virtnumahint_start_report(struct virtio_numahint *vnh)
+{
+	struct virtio_device *vdev = vnh->vdev;
+	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_REPORT];
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PAGE_REPORTING) ||
+	    !virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
+		return;
+
+	/* A request must fit in the empty queue without allocating. */
+	if (virtqueue_get_vring_size(vq) < 2) {
+		dev_warn(&vdev->dev,
+			 "report queue of %u entries is too small; free page reports disabled\n",
+			 virtqueue_get_vring_size(vq));
+		return;
+	}
+
+	err = page_reporting_register(&vnh->pr_dev_info);
+	if (err == -EBUSY) {
+		dev_warn(&vdev->dev,
+			 "free page reporting is already taken by another driver (virtio_balloon?); free page reports disabled, other features keep working\n");
+		return;
+	}
+	if (err) {
+		dev_warn(&vdev->dev,
+			 "cannot register for free page reporting (%d); free page reports disabled\n",
+			 err);
+		return;
+	}
+	WRITE_ONCE(vnh->report_active, true);
+	dev_info(&vdev->dev, "free page reporting of order %u enabled\n",
+		 vnh->report_order_used);
+}
+
+/*
+ * Stop free page reports.  Unregistering waits for a report in progress,
+ * which needs the device alive: call this before resetting it.  The
+ * wakeup lets such a report notice a queue broken by surprise removal.
+ */
+static void virtnumahint_stop_report(struct virtio_numahint *vnh)
+{
+	if (!IS_ENABLED(CONFIG_PAGE_REPORTING) || !vnh->report_active)
+		return;
+
+	wake_up_all(&vnh->host_resp);
+	page_reporting_unregister(&vnh->pr_dev_info);
+	WRITE_ONCE(vnh->report_active, false);
+}
+
 static int virtnumahint_init_vqs(struct virtio_numahint *vnh)
 {
 	/*
@@ -948,6 +1284,8 @@ static int virtnumahint_init_vqs(struct virtio_numahint *vnh)
 		[NUMAHINT_VQ_PROBE]	= { "probe" },
 	};
 
+	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
+		vqs_info[NUMAHINT_VQ_REPORT].callback = virtnumahint_ack;
 	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
 		vqs_info[NUMAHINT_VQ_PROBE].callback = virtnumahint_ack;
 
@@ -974,6 +1312,23 @@ static int virtnumahint_validate(struct virtio_device *vdev)
 	if (!IS_ENABLED(CONFIG_DEBUG_FS))
 		__virtio_clear_bit(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE);
 
+	/*
+	 * A discarded page reads back as zeroes: fine for a page that
+	 * init_on_free zeroes anyway, corruption to a page poison check.
+	 */
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT)) {
+		if (!IS_ENABLED(CONFIG_PAGE_REPORTING)) {
+			dev_info(&vdev->dev,
+				 "free page reports disabled: kernel built without CONFIG_PAGE_REPORTING\n");
+			__virtio_clear_bit(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT);
+		} else if (page_poisoning_enabled_static() &&
+			   !want_init_on_free()) {
+			dev_info(&vdev->dev,
+				 "free page reports disabled: page poisoning is on without init_on_free, and discarded pages would fail its checks\n");
+			__virtio_clear_bit(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT);
+		}
+	}
+
 	return 0;
 }
 
@@ -990,6 +1345,7 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	BUILD_BUG_ON(sizeof(struct virtio_numahint_resp) != 8);
 	BUILD_BUG_ON(offsetof(struct numahint_probe_req, entries) != 8);
 	BUILD_BUG_ON(offsetof(struct numahint_probe_resp, node) != 8);
+	BUILD_BUG_ON(offsetof(struct numahint_report_req, ranges) != 8);
 	BUILD_BUG_ON(NUMAHINT_VQ_MAX != VIRTIO_NUMAHINT_NUM_VQS);
 
 	vnh = kzalloc(sizeof(*vnh), GFP_KERNEL);
@@ -1013,9 +1369,15 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 			goto out_free_probe;
 	}
 
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT)) {
+		err = virtnumahint_alloc_report(vnh);
+		if (err)
+			goto out_free_report;
+	}
+
 	err = virtnumahint_init_vqs(vnh);
 	if (err)
-		goto out_free_probe;
+		goto out_free_report;
 
 	err = device_add_group(&vdev->dev, &virtnumahint_attr_group);
 	if (err)
@@ -1027,10 +1389,14 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 
 	/* Requests are only allowed once DRIVER_OK is set. */
 	virtnumahint_start_requests(vnh);
+	virtnumahint_start_report(vnh);
 	return 0;
 
 out_del_vqs:
 	vdev->config->del_vqs(vdev);
+out_free_report:
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
+		virtnumahint_free_report(vnh);
 out_free_probe:
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
 		virtnumahint_free_probe(vnh);
@@ -1043,6 +1409,7 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 {
 	struct virtio_numahint *vnh = vdev->priv;
 
+	virtnumahint_stop_report(vnh);
 	virtnumahint_stop_updates(vnh);
 	virtnumahint_stop_requests(vnh);
 	virtnumahint_debugfs_exit(vnh);
@@ -1052,6 +1419,8 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
+		virtnumahint_free_report(vnh);
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
 		virtnumahint_free_probe(vnh);
 	kfree(vnh);
@@ -1061,11 +1430,14 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 /*
  * Nothing the device holds survives a reset or matters after resume:
  * drop the queues, keep the driver state, and start again on restore.
+ * Free pages isolated for a report are back with the allocator before
+ * the reset, since unregistering waits for the report.
  */
 static int virtnumahint_freeze(struct virtio_device *vdev)
 {
 	struct virtio_numahint *vnh = vdev->priv;
 
+	virtnumahint_stop_report(vnh);
 	virtnumahint_stop_updates(vnh);
 	virtnumahint_stop_requests(vnh);
 
@@ -1088,6 +1460,7 @@ static int virtnumahint_restore(struct virtio_device *vdev)
 
 	virtio_device_ready(vdev);
 	virtnumahint_start_requests(vnh);
+	virtnumahint_start_report(vnh);
 
 	/* touch_flush_ms may have changed while we were away. */
 	spin_lock_irq(&vnh->stop_update_lock);
@@ -1100,6 +1473,7 @@ static int virtnumahint_restore(struct virtio_device *vdev)
 #endif
 
 static unsigned int virtnumahint_features[] = {
+	VIRTIO_NUMAHINT_F_FREE_REPORT,
 	VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
 };
 

@@ -293,23 +293,44 @@ static void test_config_field(const char *field, const char *name,
 	ksft_test_result(ok, name);
 }
 
+/*
+ * The device's report_order is only a suggestion, clamped by the driver:
+ * what must hold is the order the driver registered, 1 up to the largest
+ * buddy order while free page reports are active and 0 otherwise.
+ */
+static void test_report_order_used(void)
+{
+	static const char name[] =
+		"report_order_used within 1..the guest's largest buddy order, 0 when inactive";
+	unsigned long long active, order, suggested;
+	int max_order = guest_max_page_order();
+	bool ok;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (max_order < 0) {
+		ksft_test_result_skip(name, "cannot read /proc/buddyinfo");
+		return;
+	}
+	if (read_attr("report_active", &active) ||
+	    read_attr("report_order_used", &order) ||
+	    read_attr("report_order", &suggested)) {
+		ksft_test_result_fail(name);
+		return;
+	}
+	ksft_print_msg("report_order %llu (device), report_order_used %llu\n",
+		       suggested, order);
+	ksft_print_msg("report_active %llu, largest buddy order %d\n", active,
+		       max_order);
+	if (active == 1)
+		ok = order >= 1 && order <= (unsigned long long)max_order;
+	else
+		ok = active == 0 && order == 0;
+	ksft_test_result(ok, name);
+}
+
 static void test_config(void)
 {
-	long psize = sysconf(_SC_PAGESIZE);
-	int max_order = guest_max_page_order();
-	int shift = 0;
-
-	/* report_order counts 4 KiB pages, the buddy orders guest pages. */
-	while ((4096L << shift) < psize)
-		shift++;
-	if (max_order < 0) {
-		ksft_test_result_skip("config report_order within the guest's largest buddy order",
-				      "cannot read /proc/buddyinfo");
-	} else {
-		test_config_field("report_order",
-				  "config report_order within the guest's largest buddy order",
-				  0, max_order + shift);
-	}
+	test_report_order_used();
 	test_config_field("max_report_ranges",
 			  "config max_report_ranges within 1..4096",
 			  1, MAX_REPORT_RANGES);
@@ -328,7 +349,9 @@ static void test_counters(void)
 	static const char * const counters[] = {
 		"probe_requests", "probe_entries", "resp_ok", "resp_rejected",
 		"resp_unsupported", "resp_malformed", "req_abandoned",
-		"config_changes",
+		"config_changes", "report_active", "report_order_used",
+		"report_requests", "report_ranges", "report_bytes",
+		"report_rejected", "report_errors",
 	};
 	unsigned long long val;
 	bool ok = true;
