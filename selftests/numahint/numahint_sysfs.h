@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The virtio_numahint driver's sysfs files, for the free page report tests:
+ * find the bound device, read its counters, check its features.
+ */
+#ifndef NUMAHINT_SYSFS_H
+#define NUMAHINT_SYSFS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+
+#define NUMAHINT_DRIVER_DIR	"/sys/bus/virtio/drivers/virtio_numahint"
+#define NUMAHINT_DEVICES_DIR	"/sys/bus/virtio/devices"
+
+/* The numahint sysfs directory of the device under test. */
+static char numahint_dir[256];
+
+/* Read a small file into @buf, NUL-terminated; -errno on failure. */
+static inline int numahint_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t len, total = 0;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)total < size - 1) {
+		len = read(fd, buf + total, size - 1 - total);
+		if (len < 0) {
+			err = -errno;
+			break;
+		}
+		if (!len)
+			break;
+		total += len;
+	}
+	buf[total] = '\0';
+	close(fd);
+	return err;
+}
+
+/*
+ * Find the first device bound to virtio_numahint.  Returns 0, or -ENOENT
+ * with *@why set when the module is not loaded or binds no device.
+ */
+static inline int numahint_find_device(const char **why)
+{
+	char name[NAME_MAX + 1] = "";
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir(NUMAHINT_DRIVER_DIR);
+	if (!dir) {
+		*why = "virtio_numahint not loaded";
+		return -ENOENT;
+	}
+	while ((de = readdir(dir))) {
+		if (!strncmp(de->d_name, "virtio", 6) &&
+		    (!name[0] || strcmp(de->d_name, name) < 0))
+			snprintf(name, sizeof(name), "%s", de->d_name);
+	}
+	closedir(dir);
+	if (!name[0]) {
+		*why = "no device bound to virtio_numahint";
+		return -ENOENT;
+	}
+	snprintf(numahint_dir, sizeof(numahint_dir), "%s/%s/numahint",
+		 NUMAHINT_DEVICES_DIR, name);
+	return 0;
+}
+
+/* Read one of the numahint sysfs files as a decimal number. */
+static inline int numahint_read_attr(const char *name, unsigned long long *val)
+{
+	char path[512], buf[64], *end;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", numahint_dir, name);
+	err = numahint_read_file(path, buf, sizeof(buf));
+	if (err) {
+		ksft_print_msg("cannot read %s: %s\n", path, strerror(-err));
+		return -1;
+	}
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (errno || end == buf || strcmp(end, "\n")) {
+		ksft_print_msg("%s: not a decimal number: '%s'\n", path, buf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the features file names @feature. */
+static inline bool numahint_has_feature(const char *feature)
+{
+	char path[512], buf[256], *word, *save;
+
+	snprintf(path, sizeof(path), "%s/features", numahint_dir);
+	if (numahint_read_file(path, buf, sizeof(buf)))
+		return false;
+	for (word = strtok_r(buf, "\n ", &save); word;
+	     word = strtok_r(NULL, "\n ", &save))
+		if (!strcmp(word, feature))
+			return true;
+	return false;
+}
+
+/*
+ * Why free page reports cannot be tested on the device found, or NULL if
+ * they can: free_report negotiated and the driver registered for them.
+ */
+static inline const char *numahint_report_unusable(void)
+{
+	unsigned long long active;
+
+	if (!numahint_has_feature("free_report"))
+		return "free_report not negotiated";
+	if (numahint_read_attr("report_active", &active))
+		return "cannot read report_active";
+	if (active != 1)
+		return "report_active is 0: another driver has free page reporting";
+	return NULL;
+}
+
+/* Seconds on the monotonic clock. */
+static inline double numahint_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sleep @seconds, fractions included. */
+static inline void numahint_sleep(double seconds)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)seconds,
+		.tv_nsec = (long)((seconds - (time_t)seconds) * 1e9),
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+#endif /* NUMAHINT_SYSFS_H */
