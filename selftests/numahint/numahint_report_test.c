@@ -24,6 +24,10 @@
 #define REPORT_LIMIT_S	60.0
 #define POLL_S		0.1
 
+/* What the kernel uses: a boot parameter, or the first driver's order. */
+#define PAGE_REPORTING_ORDER \
+	"/sys/module/page_reporting/parameters/page_reporting_order"
+
 /* Before we start, the counters stand still this long (2 s delay + work). */
 #define QUIET_S		3.0
 #define QUIET_LIMIT_S	30.0
@@ -140,6 +144,20 @@ static void test_no_rejects_or_errors(void)
 			 errors == errors_at_start, name);
 }
 
+/* The order the driver registered, and the one the kernel uses. */
+static void print_orders(void)
+{
+	unsigned long long used;
+	char kernel[32];
+
+	if (numahint_read_attr("report_order_used", &used))
+		return;
+	if (numahint_read_file(PAGE_REPORTING_ORDER, kernel, sizeof(kernel)))
+		snprintf(kernel, sizeof(kernel), "unknown\n");
+	ksft_print_msg("report_order_used %llu, kernel page_reporting_order %s",
+		       used, kernel);
+}
+
 int main(void)
 {
 	const char *why;
@@ -152,6 +170,7 @@ int main(void)
 		ksft_exit_skip("%s\n", why);
 	ksft_set_plan(NR_TESTS);
 	ksft_print_msg("testing %s\n", numahint_dir);
+	print_orders();
 
 	if (numahint_read_attr("report_rejected", &rejected_at_start) ||
 	    numahint_read_attr("report_errors", &errors_at_start))
