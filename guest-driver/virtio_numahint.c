@@ -24,9 +24,9 @@
 #include <linux/device.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
-#include <linux/module.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
@@ -69,8 +69,8 @@
 #define NUMAHINT_TOUCH_FLUSH_MS_MAX	60000
 
 /*
- * report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the buddy allocator
- * guest pages; the difference between the two scales.
+ * The device's report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the
+ * buddy allocator's orders count guest pages: the difference of scales.
  */
 #define NUMAHINT_REPORT_ORDER_SHIFT	(PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT)
 
