@@ -359,7 +359,7 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
     int queue = virtio_get_queue_index(vq);
     VirtQueueElement *elem;
 
-    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+    for (;;) {
         const VirtIONumahintReqType *rt = NULL;
         struct virtio_numahint_resp resp = {};
         struct virtio_numahint_req req;
@@ -369,7 +369,19 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
         uint32_t nr, max, i, done = 0;
         uint16_t type, status;
         const char *violation = NULL;
+        bool was_broken = vdev->broken;
 
+        elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
+        if (!elem) {
+            /*
+             * The virtio core itself breaks the device on malformed
+             * descriptor chains (wrong order, loops, bad addresses).
+             */
+            if (!was_broken && vdev->broken) {
+                s->stats.protocol_errors++;
+            }
+            return;
+        }
         s->stats.requests++;
         out_size = iov_size(elem->out_sg, elem->out_num);
         in_size = iov_size(elem->in_sg, elem->in_num);
