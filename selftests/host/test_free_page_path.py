@@ -31,95 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools" / "vm"))
 
-import numahint_vm as vm  # noqa: E402
-from numahint_vm.hostmem import ResidentSampler, query_ramblocks  # noqa: E402
-from numahint_vm.qmp import QMPError  # noqa: E402
+from numahint_vm.hostmem import ResidentSampler  # noqa: E402
+from numahint_vm.scenario import ScriptGuest  # noqa: E402
 
-KERNEL = os.environ.get("NUMAHINT_TEST_KERNEL", "6.1")
 MiB = 1 << 20
 TOUCHED = 256 * MiB
-GUEST_TESTS = REPO / "selftests" / "numahint"
 STRESS_BYTES = os.environ.get("NUMAHINT_STRESS_BYTES", str(2 << 30))
-
-
-def build_module():
-    out = subprocess.run([str(REPO / "tools" / "build-module"), KERNEL],
-                         capture_output=True, text=True, check=False)
-    if out.returncode:
-        raise RuntimeError(f"module build failed:\n{out.stderr}")
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
-class GuestRun:
-    """Boots one guest running `script`, holding it afterwards for QMP."""
-
-    def __init__(self, script, device="", memory="1G", extra_args=(),
-                 append="", module=True, timeout=600):
-        self._tmp = tempfile.TemporaryDirectory(prefix="numahint-fp-")
-        tmp = Path(self._tmp.name)
-        init = tmp / "run.sh"
-        init.write_text("#!/bin/sh\n" + script)
-        init.chmod(0o755)
-        info = vm.build_initramfs(
-            vm.kernel_dir_for(KERNEL), tmp / "initrd.gz",
-            module=build_module() if module else None,
-            tests_dirs=(GUEST_TESTS,), init_script=init)
-        self.config = vm.GuestConfig(
-            kernel_dir=vm.kernel_dir_for(KERNEL), initrd=info.path,
-            timeout=timeout, smp=2, memory=memory, append=append,
-            numahint_device="id=nh0" + ("," + device if device else ""),
-            require_module=module, hold=True, extra_args=tuple(extra_args))
-        self.guest = vm.Guest(self.config, console=None,
-                              log=tmp / "console.log")
-
-    def __enter__(self):
-        self.guest.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.guest.stop()
-        self._tmp.cleanup()
-
-    def qmp(self, name, **arguments):
-        """One QMP command, retried while QEMU is still starting."""
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return self.guest.execute({"execute": name,
-                                           "arguments": arguments})
-            except QMPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def ram_block(self):
-        blocks = query_ramblocks(lambda c: self.qmp(c["execute"],
-                                                    **c["arguments"]))
-        # Guest RAM is the biggest block; the others are ROMs and tables.
-        return max(blocks, key=lambda b: b.used)
-
-    def stats(self):
-        return self.qmp("qom-get", path="nh0", property="stats")["return"]
-
-    def settled_stats(self, quiet=2.0, timeout=30.0):
-        """The device's counters once no report has arrived for `quiet`
-        seconds (the guest may stop watching before its last report)."""
-        deadline = time.monotonic() + timeout
-        stats = self.stats()
-        since = time.monotonic()
-        while time.monotonic() - since < quiet and \
-                time.monotonic() < deadline:
-            time.sleep(0.25)
-            now = self.stats()
-            if now["report-requests"] != stats["report-requests"]:
-                since = time.monotonic()
-            stats = now
-        return stats
-
-    @property
-    def console(self):
-        """The whole console, once the guest has been stopped."""
-        return self.guest.result.console
 
 
 class HugePagesUnavailable(Exception):
@@ -185,7 +102,7 @@ class DiscardTest(unittest.TestCase):
 
     def drop_after_exit(self, name, memory_args=(), device=""):
         script = "exec /tests/numahint_report_test\n"
-        with GuestRun(script, device=device, extra_args=memory_args) as run:
+        with ScriptGuest(script, device=device, extra_args=memory_args) as run:
             block = run.ram_block()
             with ResidentSampler(run.guest.pid, block.host, block.used) as s:
                 tap = run.guest.wait_for_report()
@@ -250,7 +167,7 @@ class NoDataLostTest(unittest.TestCase):
 
     def stress(self, module, append=""):
         script = f"exec /tests/numahint_stress -b {STRESS_BYTES}\n"
-        with GuestRun(script, module=module, memory="1G",
+        with ScriptGuest(script, module=module, memory="1G",
                       append=append, timeout=1200) as run:
             tap = run.guest.wait_for_report()
             stats = run.stats()

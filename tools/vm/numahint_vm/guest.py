@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -298,6 +299,21 @@ class Guest:
                           or state.panic is not None or self._console_closed):
             self._timed_out = True
         return state.tap
+
+    def wait_for_line(self, pattern: str) -> str | None:
+        """Wait for a console line matching the regular expression
+        `pattern` (searched, from the start of the run); return it, or
+        None if the guest stopped, panicked or ran out of time first."""
+        regex = re.compile(pattern)
+        state = self._state
+
+        def found() -> str | None:
+            return next((line for line in state.lines if regex.search(line)),
+                        None)
+
+        self._wait(lambda: found() is not None or state.panic is not None
+                   or self._console_closed)
+        return found()
 
     def execute(self, command: dict) -> dict:
         """Run a QMP command; return QEMU's reply.  Raises QMPError if QEMU

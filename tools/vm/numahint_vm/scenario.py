@@ -1,0 +1,108 @@
+"""A guest that runs one script with the numahint module and guest tests.
+
+ScriptGuest builds an initramfs holding the driver (built for the kernel
+with tools/build-module) and the programs of selftests/numahint, boots it
+with -device virtio-numahint-pci,id=nh0 and runs the given shell script
+as the guest's test session; the guest then holds, so that the host can
+still read QEMU's state over QMP before the run ends.
+"""
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .guest import Guest, GuestConfig
+from .initramfs import build_initramfs
+from .paths import REPO_ROOT, kernel_dir_for
+from .qmp import QMPError
+from .hostmem import RAMBlock, query_ramblocks
+
+GUEST_TESTS = REPO_ROOT / "selftests" / "numahint"
+
+
+def build_module(kernel: str) -> Path:
+    """The numahint module for a guest kernel (e.g. "6.1"), built if stale."""
+    out = subprocess.run([str(REPO_ROOT / "tools" / "build-module"), kernel],
+                         capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise RuntimeError(f"module build failed:\n{out.stderr}")
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+class ScriptGuest:
+    """Boots one guest running `script`, holding it afterwards for QMP.
+
+    A context manager: entering starts QEMU, leaving stops it; the
+    RunResult is then in .guest.result.
+    """
+
+    def __init__(self, script: str, kernel: str = "6.1", device: str = "",
+                 memory: str = "1G", extra_args=(), append: str = "",
+                 module: bool = True, timeout: float = 600, console=None):
+        self._tmp = tempfile.TemporaryDirectory(prefix="numahint-script-")
+        tmp = Path(self._tmp.name)
+        init = tmp / "run.sh"
+        init.write_text("#!/bin/sh\n" + script)
+        init.chmod(0o755)
+        info = build_initramfs(
+            kernel_dir_for(kernel), tmp / "initrd.gz",
+            module=build_module(kernel) if module else None,
+            tests_dirs=(GUEST_TESTS,), init_script=init)
+        self.config = GuestConfig(
+            kernel_dir=kernel_dir_for(kernel), initrd=info.path,
+            timeout=timeout, smp=2, memory=memory, append=append,
+            numahint_device="id=nh0" + ("," + device if device else ""),
+            require_module=module, hold=True, extra_args=tuple(extra_args))
+        self.guest = Guest(self.config, console=console,
+                           log=tmp / "console.log")
+
+    def __enter__(self) -> "ScriptGuest":
+        self.guest.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.guest.stop()
+        self._tmp.cleanup()
+
+    def qmp(self, name: str, **arguments) -> dict:
+        """One QMP command, retried while QEMU is still starting."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return self.guest.execute({"execute": name,
+                                           "arguments": arguments})
+            except QMPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def ram_block(self) -> RAMBlock:
+        """Guest RAM: the biggest RAM block (the others are ROMs, tables)."""
+        blocks = query_ramblocks(lambda c: self.qmp(c["execute"],
+                                                    **c["arguments"]))
+        return max(blocks, key=lambda b: b.used)
+
+    def stats(self) -> dict:
+        """The device's counters (qom-get nh0 stats)."""
+        return self.qmp("qom-get", path="nh0", property="stats")["return"]
+
+    def settled_stats(self, quiet: float = 2.0, timeout: float = 30.0) -> dict:
+        """The device's counters once no report has arrived for `quiet`
+        seconds (the guest may stop watching before its last report)."""
+        deadline = time.monotonic() + timeout
+        stats = self.stats()
+        since = time.monotonic()
+        while time.monotonic() - since < quiet and \
+                time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.stats()
+            if now["report-requests"] != stats["report-requests"]:
+                since = time.monotonic()
+            stats = now
+        return stats
+
+    @property
+    def console(self) -> str:
+        """The whole console, once the guest has been stopped."""
+        return self.guest.result.console
