@@ -80,6 +80,8 @@ static int touch_and_exit(void)
 	}
 	for (off = 0; off < CHILD_BYTES; off += psize)
 		mem[off] = (char)(off / psize) | 1;
+	/* Hold it a moment, so that a host sampling from outside sees it all. */
+	numahint_sleep(1.0);
 	_exit(0);
 }
 
