@@ -873,48 +873,37 @@ static ssize_t features_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(features);
 
-static ssize_t report_order_show(struct device *dev,
-				 struct device_attribute *attr, char *buf)
+struct numahint_config_attr {
+	/* The sysfs file. */
+	struct device_attribute attr;
+	/* The u32 field of struct virtio_numahint it shows. */
+	size_t offset;
+};
+
+static ssize_t numahint_config_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", numahint_from_dev(dev)->report_order);
+	struct numahint_config_attr *ca =
+		container_of(attr, struct numahint_config_attr, attr);
+	const u32 *field = (void *)numahint_from_dev(dev) + ca->offset;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*field));
 }
-static DEVICE_ATTR_RO(report_order);
 
-static ssize_t max_report_ranges_show(struct device *dev,
-				      struct device_attribute *attr, char *buf)
-{
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
-
-	return sysfs_emit(buf, "%u\n", vnh->max_report_ranges);
+#define NUMAHINT_CONFIG_ATTR(_name)					\
+static struct numahint_config_attr numahint_config_attr_##_name = {	\
+	.attr	= {							\
+		.attr	= { .name = #_name, .mode = 0444 },		\
+		.show	= numahint_config_show,				\
+	},								\
+	.offset	= offsetof(struct virtio_numahint, _name),		\
 }
-static DEVICE_ATTR_RO(max_report_ranges);
 
-static ssize_t max_touch_events_show(struct device *dev,
-				     struct device_attribute *attr, char *buf)
-{
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
-
-	return sysfs_emit(buf, "%u\n", vnh->max_touch_events);
-}
-static DEVICE_ATTR_RO(max_touch_events);
-
-static ssize_t touch_flush_ms_show(struct device *dev,
-				   struct device_attribute *attr, char *buf)
-{
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
-
-	return sysfs_emit(buf, "%u\n", READ_ONCE(vnh->touch_flush_ms));
-}
-static DEVICE_ATTR_RO(touch_flush_ms);
-
-static ssize_t max_probe_entries_show(struct device *dev,
-				      struct device_attribute *attr, char *buf)
-{
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
-
-	return sysfs_emit(buf, "%u\n", vnh->max_probe_entries);
-}
-static DEVICE_ATTR_RO(max_probe_entries);
+NUMAHINT_CONFIG_ATTR(report_order);
+NUMAHINT_CONFIG_ATTR(max_report_ranges);
+NUMAHINT_CONFIG_ATTR(max_touch_events);
+NUMAHINT_CONFIG_ATTR(touch_flush_ms);
+NUMAHINT_CONFIG_ATTR(max_probe_entries);
 
 static ssize_t report_active_show(struct device *dev,
 				  struct device_attribute *attr, char *buf)
@@ -974,11 +963,11 @@ NUMAHINT_STAT_ATTR(report_errors, NUMAHINT_STAT_REPORT_ERRORS);
 
 static struct attribute *virtnumahint_attrs[] = {
 	&dev_attr_features.attr,
-	&dev_attr_report_order.attr,
-	&dev_attr_max_report_ranges.attr,
-	&dev_attr_max_touch_events.attr,
-	&dev_attr_touch_flush_ms.attr,
-	&dev_attr_max_probe_entries.attr,
+	&numahint_config_attr_report_order.attr.attr,
+	&numahint_config_attr_max_report_ranges.attr.attr,
+	&numahint_config_attr_max_touch_events.attr.attr,
+	&numahint_config_attr_touch_flush_ms.attr.attr,
+	&numahint_config_attr_max_probe_entries.attr.attr,
 	&dev_attr_report_active.attr,
 	&dev_attr_report_order_used.attr,
 	&numahint_stat_attr_probe_requests.attr.attr,

@@ -23,9 +23,8 @@
 
 #include "virtio_numahint.h"
 #include "kselftest.h"
+#include "numahint_sysfs.h"
 
-#define DRIVER_DIR	"/sys/bus/virtio/drivers/virtio_numahint"
-#define DEVICES_DIR	"/sys/bus/virtio/devices"
 #define DEBUGFS_MOUNT	"/sys/kernel/debug"
 #define DEBUGFS_DIR	DEBUGFS_MOUNT "/virtio_numahint"
 #define DEBUGFS_MAGIC	0x64626720
@@ -42,9 +41,7 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* The device under test: virtioN, its numahint sysfs and debugfs files. */
-static char dev_name[NAME_MAX + 1];
-static char sysfs_dir[512];
+/* The device under test's debugfs probe file. */
 static char probe_path[512];
 /* Whether locality_probe was negotiated, from the features file. */
 static bool has_probe;
@@ -52,53 +49,6 @@ static bool has_probe;
 static bool has_debugfs;
 /* Counters at start, to tell what the tests themselves caused. */
 static unsigned long long malformed_at_start, abandoned_at_start;
-
-/* Read a small file into @buf, NUL-terminated; -errno on failure. */
-static int read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t len, total = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	while ((size_t)total < size - 1) {
-		len = read(fd, buf + total, size - 1 - total);
-		if (len < 0) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-		if (!len)
-			break;
-		total += len;
-	}
-	buf[total] = '\0';
-	close(fd);
-	return 0;
-}
-
-/* Read one of the numahint sysfs files as a decimal number. */
-static int read_attr(const char *name, unsigned long long *val)
-{
-	char path[PATH_MAX], buf[64], *end;
-	int err;
-
-	snprintf(path, sizeof(path), "%s/%s", sysfs_dir, name);
-	err = read_file(path, buf, sizeof(buf));
-	if (err) {
-		ksft_print_msg("cannot read %s: %s\n", path, strerror(-err));
-		return -1;
-	}
-	errno = 0;
-	*val = strtoull(buf, &end, 10);
-	if (errno || end == buf || strcmp(end, "\n")) {
-		ksft_print_msg("%s: not a decimal number: '%s'\n", path, buf);
-		return -1;
-	}
-	return 0;
-}
 
 /* Write @cmd to the probe file in one write(); 0 or the errno. */
 static int probe_write(const char *cmd)
@@ -156,14 +106,14 @@ static bool probe_and_check(const char *cmd, const char *want_kind,
 	long long node;
 	int err;
 
-	if (read_attr("probe_requests", &before))
+	if (numahint_read_attr("probe_requests", &before))
 		return false;
 	err = probe_write(cmd);
 	if (err) {
 		ksft_print_msg("write '%s': %s\n", cmd, strerror(err));
 		return false;
 	}
-	if (read_attr("probe_requests", &after))
+	if (numahint_read_attr("probe_requests", &after))
 		return false;
 	if (after != before + 1) {
 		ksft_print_msg("probe_requests went from %llu to %llu, want +1\n",
@@ -171,7 +121,7 @@ static bool probe_and_check(const char *cmd, const char *want_kind,
 		return false;
 	}
 
-	err = read_file(probe_path, buf, sizeof(buf));
+	err = numahint_read_file(probe_path, buf, sizeof(buf));
 	if (err) {
 		ksft_print_msg("read %s: %s\n", probe_path, strerror(-err));
 		return false;
@@ -231,7 +181,7 @@ static int guest_max_page_order(void)
 	char buf[4096], *line, *p;
 	int columns = -1;
 
-	if (read_file("/proc/buddyinfo", buf, sizeof(buf)))
+	if (numahint_read_file("/proc/buddyinfo", buf, sizeof(buf)))
 		return -1;
 	line = strtok(buf, "\n");
 	/* "Node 0, zone   Normal  n0 n1 ... nMAX" */
@@ -254,8 +204,8 @@ static void test_features(void)
 	int err;
 
 	ksft_print_msg("[RUN] %s\n", __func__);
-	snprintf(path, sizeof(path), "%s/features", sysfs_dir);
-	err = read_file(path, buf, sizeof(buf));
+	snprintf(path, sizeof(path), "%s/features", numahint_dir);
+	err = numahint_read_file(path, buf, sizeof(buf));
 	if (err) {
 		ksft_print_msg("cannot read %s: %s\n", path, strerror(-err));
 		ksft_test_result_fail(name);
@@ -284,7 +234,7 @@ static void test_config_field(const char *field, const char *name,
 	bool ok;
 
 	ksft_print_msg("[RUN] %s(%s)\n", __func__, field);
-	ok = !read_attr(field, &val);
+	ok = !numahint_read_attr(field, &val);
 	if (ok) {
 		ksft_print_msg("%s = %llu, allowed %llu..%llu\n", field, val,
 			       min, max);
@@ -311,9 +261,9 @@ static void test_report_order_used(void)
 		ksft_test_result_skip(name, "cannot read /proc/buddyinfo");
 		return;
 	}
-	if (read_attr("report_active", &active) ||
-	    read_attr("report_order_used", &order) ||
-	    read_attr("report_order", &suggested)) {
+	if (numahint_read_attr("report_active", &active) ||
+	    numahint_read_attr("report_order_used", &order) ||
+	    numahint_read_attr("report_order", &suggested)) {
 		ksft_test_result_fail(name);
 		return;
 	}
@@ -359,7 +309,7 @@ static void test_counters(void)
 
 	ksft_print_msg("[RUN] %s\n", __func__);
 	for (i = 0; i < ARRAY_SIZE(counters); i++) {
-		if (read_attr(counters[i], &val))
+		if (numahint_read_attr(counters[i], &val))
 			ok = false;
 		else
 			ksft_print_msg("%s = %llu\n", counters[i], val);
@@ -477,7 +427,7 @@ static void test_probe_two_entries(void)
 	ksft_print_msg("[RUN] %s\n", __func__);
 	if (!probe_usable(name))
 		return;
-	if (read_attr("max_probe_entries", &max_entries) || max_entries < 2) {
+	if (numahint_read_attr("max_probe_entries", &max_entries) || max_entries < 2) {
 		ksft_test_result_skip(name, "device takes fewer than 2 entries");
 		return;
 	}
@@ -511,8 +461,8 @@ static void test_probe_refuses_bad_commands(void)
 	ksft_print_msg("[RUN] %s\n", __func__);
 	if (!probe_usable(name))
 		return;
-	if (read_attr("probe_requests", &before) ||
-	    read_attr("max_probe_entries", &max_entries)) {
+	if (numahint_read_attr("probe_requests", &before) ||
+	    numahint_read_attr("max_probe_entries", &max_entries)) {
 		ksft_test_result_fail(name);
 		return;
 	}
@@ -530,7 +480,7 @@ static void test_probe_refuses_bad_commands(void)
 	ok &= expect_refusal(cmd, E2BIG, "max_probe_entries + 1 values");
 	free(cmd);
 
-	if (read_attr("probe_requests", &after)) {
+	if (numahint_read_attr("probe_requests", &after)) {
 		ok = false;
 	} else if (after != before) {
 		ksft_print_msg("probe_requests went from %llu to %llu\n",
@@ -549,8 +499,8 @@ static void test_answers_well_formed(void)
 	ksft_print_msg("[RUN] %s\n", __func__);
 	if (!probe_usable(name))
 		return;
-	if (read_attr("resp_malformed", &malformed) ||
-	    read_attr("req_abandoned", &abandoned)) {
+	if (numahint_read_attr("resp_malformed", &malformed) ||
+	    numahint_read_attr("req_abandoned", &abandoned)) {
 		ksft_test_result_fail(name);
 		return;
 	}
@@ -565,28 +515,14 @@ static void test_answers_well_formed(void)
 static void find_device(void)
 {
 	struct statfs fs;
-	struct dirent *de;
-	DIR *dir;
+	const char *why;
 
-	dir = opendir(DRIVER_DIR);
-	if (!dir)
-		ksft_exit_skip("%s: %s (virtio_numahint not loaded)\n",
-			       DRIVER_DIR, strerror(errno));
-	while ((de = readdir(dir))) {
-		if (!strncmp(de->d_name, "virtio", 6) &&
-		    (!dev_name[0] || strcmp(de->d_name, dev_name) < 0))
-			snprintf(dev_name, sizeof(dev_name), "%s", de->d_name);
-	}
-	closedir(dir);
-	if (!dev_name[0])
-		ksft_exit_skip("no device bound to virtio_numahint\n");
-
-	snprintf(sysfs_dir, sizeof(sysfs_dir), "%s/%s/numahint", DEVICES_DIR,
-		 dev_name);
+	if (numahint_find_device(&why))
+		ksft_exit_skip("%s\n", why);
 	snprintf(probe_path, sizeof(probe_path), "%s/%s/probe", DEBUGFS_DIR,
-		 dev_name);
+		 numahint_dev);
 	has_debugfs = !statfs(DEBUGFS_MOUNT, &fs) && fs.f_type == DEBUGFS_MAGIC;
-	ksft_print_msg("testing %s (%s)\n", dev_name, sysfs_dir);
+	ksft_print_msg("testing %s (%s)\n", numahint_dev, numahint_dir);
 }
 
 int main(void)
@@ -595,8 +531,8 @@ int main(void)
 	find_device();
 	ksft_set_plan(NR_TESTS);
 
-	if (read_attr("resp_malformed", &malformed_at_start) ||
-	    read_attr("req_abandoned", &abandoned_at_start))
+	if (numahint_read_attr("resp_malformed", &malformed_at_start) ||
+	    numahint_read_attr("req_abandoned", &abandoned_at_start))
 		ksft_exit_fail_msg("cannot read the driver's counters\n");
 
 	test_features();

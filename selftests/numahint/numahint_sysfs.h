@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The virtio_numahint driver's sysfs files, for the free page report tests:
- * find the bound device, read its counters, check its features.
+ * The virtio_numahint driver's sysfs files, for the guest tests: find the
+ * bound device, read its counters, check its features.
  */
 #ifndef NUMAHINT_SYSFS_H
 #define NUMAHINT_SYSFS_H
@@ -22,8 +22,9 @@
 #define NUMAHINT_DRIVER_DIR	"/sys/bus/virtio/drivers/virtio_numahint"
 #define NUMAHINT_DEVICES_DIR	"/sys/bus/virtio/devices"
 
-/* The numahint sysfs directory of the device under test. */
-static char numahint_dir[256];
+/* The device under test (virtioN) and its numahint sysfs directory. */
+static char numahint_dev[NAME_MAX + 1];
+static char numahint_dir[512];
 
 /* Read a small file into @buf, NUL-terminated; -errno on failure. */
 static inline int numahint_read_file(const char *path, char *buf, size_t size)
@@ -55,7 +56,7 @@ static inline int numahint_read_file(const char *path, char *buf, size_t size)
  */
 static inline int numahint_find_device(const char **why)
 {
-	char name[NAME_MAX + 1] = "";
+	char *name = numahint_dev;
 	struct dirent *de;
 	DIR *dir;
 
@@ -67,7 +68,7 @@ static inline int numahint_find_device(const char **why)
 	while ((de = readdir(dir))) {
 		if (!strncmp(de->d_name, "virtio", 6) &&
 		    (!name[0] || strcmp(de->d_name, name) < 0))
-			snprintf(name, sizeof(name), "%s", de->d_name);
+			snprintf(name, sizeof(numahint_dev), "%s", de->d_name);
 	}
 	closedir(dir);
 	if (!name[0]) {
@@ -82,7 +83,7 @@ static inline int numahint_find_device(const char **why)
 /* Read one of the numahint sysfs files as a decimal number. */
 static inline int numahint_read_attr(const char *name, unsigned long long *val)
 {
-	char path[512], buf[64], *end;
+	char path[PATH_MAX], buf[64], *end;
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%s", numahint_dir, name);
@@ -103,7 +104,7 @@ static inline int numahint_read_attr(const char *name, unsigned long long *val)
 /* Whether the features file names @feature. */
 static inline bool numahint_has_feature(const char *feature)
 {
-	char path[512], buf[256], *word, *save;
+	char path[PATH_MAX], buf[256], *word, *save;
 
 	snprintf(path, sizeof(path), "%s/features", numahint_dir);
 	if (numahint_read_file(path, buf, sizeof(buf)))
