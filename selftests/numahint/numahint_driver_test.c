@@ -522,7 +522,8 @@ static void find_device(void)
 	snprintf(probe_path, sizeof(probe_path), "%s/%s/probe", DEBUGFS_DIR,
 		 numahint_dev);
 	has_debugfs = !statfs(DEBUGFS_MOUNT, &fs) && fs.f_type == DEBUGFS_MAGIC;
-	ksft_print_msg("testing %s (%s)\n", numahint_dev, numahint_dir);
+	ksft_print_msg("testing %s, bound at %s/%s\n", numahint_dev,
+		       NUMAHINT_DRIVER_DIR, numahint_dev);
 }
 
 int main(void)
