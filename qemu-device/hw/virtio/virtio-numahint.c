@@ -122,8 +122,11 @@ static RAMBlock *virtio_numahint_find_ram(uint64_t addr, uint64_t len,
     return rb;
 }
 
-/* Why the device may not discard right now, or NULL if it may. */
-static const char *virtio_numahint_discard_inhibitor(VirtIONumahint *s)
+/*
+ * If the device may not discard right now, count the skipped range and
+ * return why; NULL if it may.
+ */
+static const char *virtio_numahint_skip_discard(VirtIONumahint *s)
 {
     if (ram_block_discard_is_disabled()) {
         s->stats.report_skipped_disabled++;
@@ -161,7 +164,7 @@ static bool virtio_numahint_report_range(VirtIONumahint *s,
         return false;
     }
 
-    inhibitor = virtio_numahint_discard_inhibitor(s);
+    inhibitor = virtio_numahint_skip_discard(s);
     if (inhibitor) {
         trace_virtio_numahint_discard_skipped(addr, len, inhibitor);
         return true;
