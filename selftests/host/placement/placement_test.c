@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests of the numahint first-touch placement engine.
+ *
+ * Most tests run the engine against a fake host NUMA machine: an array
+ * that says which node each host page of a fake address range is on,
+ * with failures injected per page or per call.  The last test runs it
+ * against the real move_pages(2) on memory of this process.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "hw/virtio/numahint-placement.h"
+
+#define PAGE		NUMAHINT_PLACEMENT_PAGE_SIZE
+#define MIB		(1ULL << 20)
+#define GIB		(1ULL << 30)
+#define THP		(2 * MIB)
+#define QUEUE_MAX	4096
+
+/* Where the fake machine pretends guest RAM is mapped; never touched. */
+#define FAKE_HVA	((uintptr_t)0x7f0000000000ULL)
+
+/* --- the fake NUMA machine --- */
+
+struct fake_numa {
+	uint64_t host_page_size;
+	unsigned long nr_pages;
+	/* Node of each host page, -1 if not present. */
+	int *node;
+	/* Per host page: status to answer to a query / a move, if not 0. */
+	int *query_err;
+	int *move_err;
+	/* Whole-call failures, if not 0. */
+	int query_call_err;
+	int move_call_err;
+	/* What the engine asked for. */
+	unsigned long query_calls, move_calls, pages_queried, pages_moved;
+	unsigned long max_count;
+	/* Addresses outside the range or not at a host page boundary. */
+	unsigned long bad_addresses;
+};
+
+static long fake_index(struct fake_numa *f, void *page)
+{
+	uintptr_t off = (uintptr_t)page - FAKE_HVA;
+
+	if ((uintptr_t)page < FAKE_HVA || off % f->host_page_size ||
+	    off / f->host_page_size >= f->nr_pages) {
+		f->bad_addresses++;
+		return -1;
+	}
+	return off / f->host_page_size;
+}
+
+static void fake_note_call(struct fake_numa *f, unsigned long count)
+{
+	if (count > f->max_count)
+		f->max_count = count;
+}
+
+static int fake_query(void *opaque, void **pages, unsigned long count,
+		      int *status)
+{
+	struct fake_numa *f = opaque;
+
+	f->query_calls++;
+	f->pages_queried += count;
+	fake_note_call(f, count);
+	if (f->query_call_err)
+		return f->query_call_err;
+	for (unsigned long i = 0; i < count; i++) {
+		long idx = fake_index(f, pages[i]);
+
+		if (idx < 0)
+			status[i] = -EFAULT;
+		else if (f->query_err[idx])
+			status[i] = f->query_err[idx];
+		else if (f->node[idx] < 0)
+			status[i] = -ENOENT;
+		else
+			status[i] = f->node[idx];
+	}
+	return 0;
+}
+
+static int fake_move(void *opaque, void **pages, unsigned long count,
+		     const int *nodes, int *status)
+{
+	struct fake_numa *f = opaque;
+	int not_moved = 0;
+
+	f->move_calls++;
+	fake_note_call(f, count);
+	if (f->move_call_err)
+		return f->move_call_err;
+	for (unsigned long i = 0; i < count; i++) {
+		long idx = fake_index(f, pages[i]);
+
+		if (idx < 0) {
+			status[i] = -EFAULT;
+		} else if (f->move_err[idx]) {
+			status[i] = f->move_err[idx];
+		} else if (f->node[idx] < 0) {
+			status[i] = -ENOENT;
+		} else {
+			f->node[idx] = nodes[i];
+			status[i] = nodes[i];
+			f->pages_moved++;
+			continue;
+		}
+		not_moved++;
+	}
+	return not_moved;
+}
+
+static const NumahintPlacementOps fake_ops = {
+	.query_nodes = fake_query,
+	.move_pages = fake_move,
+};
+
+/* A fake machine of @size bytes, every host page on @node. */
+static struct fake_numa *fake_new(uint64_t size, uint64_t host_page_size,
+				  int node)
+{
+	struct fake_numa *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		ksft_exit_fail_msg("out of memory\n");
+	f->host_page_size = host_page_size;
+	f->nr_pages = size / host_page_size;
+	f->node = calloc(f->nr_pages, sizeof(int));
+	f->query_err = calloc(f->nr_pages, sizeof(int));
+	f->move_err = calloc(f->nr_pages, sizeof(int));
+	if (!f->node || !f->query_err || !f->move_err)
+		ksft_exit_fail_msg("out of memory\n");
+	for (unsigned long i = 0; i < f->nr_pages; i++)
+		f->node[i] = node;
+	return f;
+}
+
+static void fake_free(struct fake_numa *f)
+{
+	free(f->node);
+	free(f->query_err);
+	free(f->move_err);
+	free(f);
+}
+
+/* --- an engine on the fake machine --- */
+
+/* vCPUs 0..3 on nodes 0..3, vCPU 8 on no node. */
+static const NumahintVcpuNode test_vcpus[] = {
+	{ 0, 0 }, { 1, 1 }, { 2, 2 }, { 3, 3 }, { 8, -1 },
+};
+
+struct rig {
+	NumahintPlacement p;
+	NumahintPlacementExtent queue[QUEUE_MAX];
+	NumahintRamRegion ram;
+	struct fake_numa *fake;
+};
+
+/* Guest RAM at 0, @size bytes, on a fake machine with all pages on @node. */
+static struct rig *rig_new(uint64_t size, uint64_t host_page_size, int node,
+			   unsigned int queue_capacity)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		ksft_exit_fail_msg("out of memory\n");
+	r->fake = fake_new(size, host_page_size, node);
+	r->ram = (NumahintRamRegion) {
+		.gpa = 0, .size = size, .hva = (void *)FAKE_HVA,
+		.host_page_size = host_page_size,
+	};
+	numahint_placement_init(&r->p, &fake_ops, r->fake, r->queue,
+				queue_capacity);
+	if (numahint_placement_set_ram(&r->p, &r->ram, 1) ||
+	    numahint_placement_set_vcpus(&r->p, test_vcpus,
+					 sizeof(test_vcpus) / sizeof(test_vcpus[0])))
+		ksft_exit_fail_msg("cannot set up the engine\n");
+	return r;
+}
+
+static void rig_free(struct rig *r)
+{
+	fake_free(r->fake);
+	free(r);
+}
+
+static uint64_t queued_pages(const NumahintPlacement *p)
+{
+	uint64_t pages = 0;
+
+	for (unsigned int i = 0; i < p->queue_len; i++)
+		pages += (p->queue[i].end - p->queue[i].start) / PAGE;
+	return pages;
+}
+
+/*
+ * The counters add up, and the queue is sorted, disjoint and within its
+ * capacity.  Prints what is wrong.
+ */
+static bool invariants_hold(const NumahintPlacement *p)
+{
+	const NumahintPlacementStats *s = &p->stats;
+	uint64_t events = s->events_accepted + s->events_bad_extent +
+			  s->events_bad_cpu + s->events_unplaced +
+			  s->events_dropped;
+	uint64_t pages = s->pages_pending + s->pages_superseded +
+			 s->pages_local + s->pages_migrated + s->pages_absent +
+			 s->pages_contended + s->pages_failed_busy +
+			 s->pages_failed_nomem + s->pages_failed_fault +
+			 s->pages_failed_other + s->pages_flushed;
+	bool ok = true;
+
+	if (events != s->events) {
+		ksft_print_msg("events %" PRIu64 " != sum of outcomes %" PRIu64 "\n",
+			       s->events, events);
+		ok = false;
+	}
+	if (pages != s->pages_accepted) {
+		ksft_print_msg("pages accepted %" PRIu64 " != sum of outcomes %"
+			       PRIu64 "\n", s->pages_accepted, pages);
+		ok = false;
+	}
+	if (queued_pages(p) != s->pages_pending) {
+		ksft_print_msg("queue holds %" PRIu64 " pages, pending %" PRIu64
+			       "\n", queued_pages(p), s->pages_pending);
+		ok = false;
+	}
+	if (p->queue_len > p->queue_capacity) {
+		ksft_print_msg("queue length %u over capacity %u\n",
+			       p->queue_len, p->queue_capacity);
+		ok = false;
+	}
+	for (unsigned int i = 0; i < p->queue_len; i++) {
+		const NumahintPlacementExtent *e = &p->queue[i];
+
+		if (e->start >= e->end || (i && e[-1].end > e->start) ||
+		    (i && e[-1].end == e->start && e[-1].node == e->node)) {
+			ksft_print_msg("queue extent %u [%#" PRIx64 ", %#" PRIx64
+				       ") is empty, overlaps or is unmerged\n",
+				       i, e->start, e->end);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void report(bool ok, const NumahintPlacement *p, const char *name)
+{
+	ksft_test_result(ok && invariants_hold(p), name);
+}
+
+#define CHECK(cond)							\
+	do {								\
+		if (!(cond)) {						\
+			ksft_print_msg("%s:%d: %s\n", __func__, __LINE__, #cond); \
+			ok = false;					\
+		}							\
+	} while (0)
+
+/* --- tests --- */
+
+static void test_ram_map_validation(void)
+{
+	NumahintPlacementExtent queue[4];
+	NumahintPlacement p;
+	const NumahintRamRegion overlapping[] = {
+		{ 0, 2 * MIB, (void *)FAKE_HVA, PAGE },
+		{ MIB, 2 * MIB, (void *)(FAKE_HVA + 4 * MIB), PAGE },
+	};
+	const NumahintRamRegion misaligned_hva[] = {
+		{ 0, 4 * MIB, (void *)(FAKE_HVA + PAGE), THP },
+	};
+	const NumahintRamRegion misaligned_size[] = {
+		{ 0, 3 * MIB, (void *)FAKE_HVA, THP },
+	};
+	const NumahintRamRegion odd_page_size[] = {
+		{ 0, 12 * PAGE, (void *)FAKE_HVA, 3 * PAGE },
+	};
+	const NumahintRamRegion empty[] = {
+		{ 0, 0, (void *)FAKE_HVA, PAGE },
+	};
+	const NumahintRamRegion wrapping[] = {
+		{ UINT64_MAX - MIB + 1, 2 * MIB, (void *)FAKE_HVA, PAGE },
+	};
+	const NumahintVcpuNode unsorted[] = { { 1, 0 }, { 0, 0 } };
+	const NumahintVcpuNode duplicate[] = { { 1, 0 }, { 1, 1 } };
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_init(&p, &fake_ops, NULL, queue, 4);
+	CHECK(numahint_placement_set_ram(&p, overlapping, 2) == -EINVAL);
+	CHECK(numahint_placement_set_ram(&p, misaligned_hva, 1) == -EINVAL);
+	CHECK(numahint_placement_set_ram(&p, misaligned_size, 1) == -EINVAL);
+	CHECK(numahint_placement_set_ram(&p, odd_page_size, 1) == -EINVAL);
+	CHECK(numahint_placement_set_ram(&p, empty, 1) == -EINVAL);
+	CHECK(numahint_placement_set_ram(&p, wrapping, 1) == -EINVAL);
+	CHECK(numahint_placement_set_ram(&p, overlapping, 1) == 0);
+	CHECK(numahint_placement_set_vcpus(&p, unsorted, 2) == -EINVAL);
+	CHECK(numahint_placement_set_vcpus(&p, duplicate, 2) == -EINVAL);
+	CHECK(numahint_placement_set_vcpus(&p, test_vcpus, 5) == 0);
+	report(ok, &p, "RAM and vCPU maps are validated");
+}
+
+static void test_bad_events(void)
+{
+	/* Two regions with a hole: [0, 1 MiB) and [2 MiB, 3 MiB). */
+	const NumahintRamRegion ram[] = {
+		{ 0, MIB, (void *)FAKE_HVA, PAGE },
+		{ 2 * MIB, MIB, (void *)(FAKE_HVA + MIB), PAGE },
+	};
+	struct rig *r = rig_new(2 * MIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	CHECK(numahint_placement_set_ram(p, ram, 2) == 0);
+	CHECK(numahint_placement_add(p, 0x800, 1, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	CHECK(numahint_placement_add(p, 0, 0, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	CHECK(numahint_placement_add(p, UINT64_MAX - PAGE + 1, 1, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	CHECK(numahint_placement_add(p, UINT64_MAX - PAGE + 1, UINT32_MAX, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	/* Runs past the end of the first region, into the hole. */
+	CHECK(numahint_placement_add(p, MIB - PAGE, 2, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	/* In the hole; beyond the end of RAM. */
+	CHECK(numahint_placement_add(p, MIB, 1, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	CHECK(numahint_placement_add(p, 3 * MIB, 1, 0) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	CHECK(s->events_bad_extent == 7);
+
+	CHECK(numahint_placement_add(p, 0, 1, 4) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	CHECK(s->events_bad_cpu == 1);
+	CHECK(numahint_placement_add(p, 0, 1, 8) == NUMAHINT_PLACEMENT_DROPPED);
+	CHECK(s->events_unplaced == 1);
+
+	/* The last page of each region, and all of the second one. */
+	CHECK(numahint_placement_add(p, MIB - PAGE, 1, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(numahint_placement_add(p, 2 * MIB, MIB / PAGE, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(s->events_accepted == 2 && s->events == 11);
+	CHECK(p->queue_len == 2 && s->pages_pending == 257);
+	CHECK(r->fake->query_calls == 0);
+	report(ok, p, "bad extents and unknown vCPUs are rejected and counted");
+	rig_free(r);
+}
+
+static void test_coalescing(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 1, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	/* 4096 contiguous pages, one event each, in a shuffled order. */
+	for (unsigned int i = 0; i < 4096; i++) {
+		unsigned int page = (i * 2053) % 4096;
+
+		CHECK(numahint_placement_add(p, page * PAGE, 1, 0) ==
+		      NUMAHINT_PLACEMENT_ACCEPTED);
+	}
+	CHECK(p->queue_len == 1);
+	CHECK(numahint_placement_run(p, UINT64_MAX) == 4096);
+	CHECK(p->stats.pages_migrated == 4096);
+	CHECK(p->stats.bytes_migrated == 4096 * PAGE);
+	CHECK(r->fake->query_calls == 4096 / NUMAHINT_PLACEMENT_BATCH);
+	CHECK(r->fake->move_calls == 4096 / NUMAHINT_PLACEMENT_BATCH);
+	CHECK(r->fake->max_count == NUMAHINT_PLACEMENT_BATCH);
+	CHECK(r->fake->pages_moved == 4096 && r->fake->bad_addresses == 0);
+	CHECK(r->fake->node[0] == 0 && r->fake->node[4095] == 0 &&
+	      r->fake->node[4096] == 1);
+	CHECK(p->queue_len == 0 && p->stats.pages_pending == 0);
+	report(ok, p, "contiguous events of one node are merged into one extent");
+	rig_free(r);
+}
+
+static bool extent_is(const NumahintPlacementExtent *e, uint64_t first_page,
+		      uint64_t end_page, int node)
+{
+	return e->start == first_page * PAGE && e->end == end_page * PAGE &&
+	       e->node == node;
+}
+
+static void test_latest_event_wins(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 3, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementExtent *q = p->queue;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_add(p, 0, 100, 0);
+	numahint_placement_add(p, 40 * PAGE, 20, 1);	/* splits it */
+	CHECK(p->queue_len == 3 && extent_is(&q[0], 0, 40, 0) &&
+	      extent_is(&q[1], 40, 60, 1) && extent_is(&q[2], 60, 100, 0));
+	CHECK(p->stats.pages_superseded == 20);
+	numahint_placement_add(p, 50 * PAGE, 20, 0);	/* and back */
+	CHECK(p->queue_len == 3 && extent_is(&q[0], 0, 40, 0) &&
+	      extent_is(&q[1], 40, 50, 1) && extent_is(&q[2], 50, 100, 0));
+	CHECK(p->stats.pages_superseded == 20 + 20);
+	numahint_placement_add(p, 200 * PAGE, 10, 2);
+	numahint_placement_add(p, 0, 300, 1);		/* covers everything */
+	CHECK(p->queue_len == 1 && extent_is(&q[0], 0, 300, 1));
+	CHECK(p->stats.pages_superseded == 20 + 20 + 110);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(p->stats.pages_migrated == 300);
+	CHECK(r->fake->node[0] == 1 && r->fake->node[299] == 1 &&
+	      r->fake->node[300] == 3);
+	report(ok, p, "a later event replaces the queued pages it overlaps");
+	rig_free(r);
+}
+
+static void test_queue_full(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 0, 3);
+	NumahintPlacement *p = &r->p;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	CHECK(numahint_placement_add(p, 0, 1, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(numahint_placement_add(p, 10 * PAGE, 1, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(numahint_placement_add(p, 20 * PAGE, 10, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(numahint_placement_add(p, 100 * PAGE, 1, 1) ==
+	      NUMAHINT_PLACEMENT_DROPPED);
+	/* Would split an extent in three. */
+	CHECK(numahint_placement_add(p, 24 * PAGE, 1, 2) ==
+	      NUMAHINT_PLACEMENT_DROPPED);
+	/* Grows an extent or merges two: no room needed. */
+	CHECK(numahint_placement_add(p, 1 * PAGE, 1, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(numahint_placement_add(p, 2 * PAGE, 8, 1) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(p->queue_len == 2);
+	CHECK(p->stats.events_dropped == 2);
+	numahint_placement_flush(p);
+	CHECK(p->queue_len == 0 && p->stats.pages_flushed == 21);
+	report(ok, p, "a full queue drops events and counts them");
+	rig_free(r);
+}
+
+static void test_only_misplaced_pages_move(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 2, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	for (unsigned int i = 0; i < 1000; i += 3)
+		r->fake->node[i] = 1;
+	numahint_placement_add(p, 0, 1000, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(p->stats.pages_local == 334);
+	CHECK(p->stats.pages_migrated == 666);
+	CHECK(r->fake->pages_queried == 1000 && r->fake->pages_moved == 666);
+
+	/* A second run over the same pages has nothing to move. */
+	numahint_placement_add(p, 0, 1000, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(p->stats.pages_local == 1334 && r->fake->pages_moved == 666);
+	CHECK(r->fake->move_calls == 4);
+	report(ok, p, "only pages on another node are moved");
+	rig_free(r);
+}
+
+static void test_budget(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	unsigned int runs = 0;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_add(p, 0, 1000, 1);
+	CHECK(numahint_placement_run(p, 0) == 0 && r->fake->query_calls == 0);
+	CHECK(numahint_placement_run(p, 300) == 300);
+	CHECK(p->stats.pages_migrated == 300 && p->stats.pages_pending == 700);
+	CHECK(p->queue_len == 1 && extent_is(&p->queue[0], 300, 1000, 1));
+	while (p->queue_len && runs++ < 10)
+		numahint_placement_run(p, 300);
+	CHECK(runs == 3 && p->stats.pages_migrated == 1000);
+	CHECK(r->fake->max_count <= NUMAHINT_PLACEMENT_BATCH);
+	report(ok, p, "a run stops when its budget is spent");
+	rig_free(r);
+}
+
+static void test_failures(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	r->fake->node[0] = -1;			/* never touched */
+	r->fake->query_err[1] = -EFAULT;	/* the zero page */
+	r->fake->move_err[2] = -EBUSY;
+	r->fake->move_err[3] = -ENOMEM;
+	r->fake->move_err[4] = -EFAULT;
+	r->fake->move_err[5] = -EACCES;		/* shared with a process */
+	r->fake->move_err[6] = -ENOENT;		/* gone since the query */
+	r->fake->query_err[7] = -EINVAL;
+	numahint_placement_add(p, 0, 10, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_absent == 3);
+	CHECK(s->pages_failed_busy == 1 && s->pages_failed_nomem == 1 &&
+	      s->pages_failed_fault == 1 && s->pages_failed_other == 2);
+	CHECK(s->pages_migrated == 2 && r->fake->node[8] == 1);
+
+	/* Whole calls that fail. */
+	r->fake->move_call_err = -ENOMEM;
+	numahint_placement_add(p, 100 * PAGE, 5, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_failed_nomem == 6);
+	r->fake->query_call_err = -ENOSYS;
+	numahint_placement_add(p, 200 * PAGE, 5, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_failed_other == 7);
+	CHECK(s->query_calls == 3 && s->move_calls == 2);
+	CHECK(r->fake->node[100] == 0 && r->fake->node[200] == 0);
+	report(ok, p, "failures are counted by errno class, nothing is lost");
+	rig_free(r);
+}
+
+static void test_huge_page_majority(void)
+{
+	const uint64_t hp = THP / PAGE;		/* 512 pages */
+	struct rig *r = rig_new(16 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	/* Host page 0: 257 pages for node 1, 255 for node 2: goes to 1. */
+	numahint_placement_add(p, 0, 200, 1);
+	numahint_placement_add(p, 200 * PAGE, 255, 2);
+	numahint_placement_add(p, 455 * PAGE, 57, 1);
+	/* Host page 1: an even split, 256 pages each: stays. */
+	numahint_placement_add(p, hp * PAGE, 256, 1);
+	numahint_placement_add(p, (hp + 256) * PAGE, 256, 2);
+	/* Host page 2: one page: stays. */
+	numahint_placement_add(p, (2 * hp + 7) * PAGE, 1, 3);
+	/* Host page 3: all of it for node 3. */
+	numahint_placement_add(p, 3 * hp * PAGE, hp, 3);
+	/* Host pages 5 and 6: half of 5 (not a majority) and all of 6. */
+	numahint_placement_add(p, (5 * hp + 256) * PAGE, 256 + hp, 2);
+	/* Host page 8: three small pieces adding up to a majority. */
+	numahint_placement_add(p, 8 * hp * PAGE, 100, 3);
+	numahint_placement_add(p, (8 * hp + 200) * PAGE, 100, 3);
+	numahint_placement_add(p, (8 * hp + 400) * PAGE, 100, 3);
+
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(r->fake->node[0] == 1 && r->fake->node[1] == 0 &&
+	      r->fake->node[2] == 0 && r->fake->node[3] == 3 &&
+	      r->fake->node[5] == 0 && r->fake->node[6] == 2 &&
+	      r->fake->node[8] == 3);
+	CHECK(s->pages_migrated == 257 + hp + hp + 300);
+	CHECK(s->pages_contended == 255 + hp + 1 + 256);
+	CHECK(s->bytes_migrated == 4 * THP);
+	/* Only the host pages that move were queried, by their first byte. */
+	CHECK(r->fake->pages_queried == 4 && r->fake->bad_addresses == 0);
+	CHECK(r->fake->query_calls == 1 && r->fake->move_calls == 1);
+	report(ok, p, "a huge page moves whole, and only on a majority");
+	rig_free(r);
+}
+
+static void test_huge_page_budget(void)
+{
+	struct rig *r = rig_new(16 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_add(p, 0, 4 * THP / PAGE, 1);
+	/* A host page is taken whole even when the budget is smaller. */
+	CHECK(numahint_placement_run(p, 1) == THP / PAGE);
+	CHECK(p->stats.bytes_migrated == THP && p->queue_len == 1);
+	CHECK(p->queue[0].start == THP);
+	CHECK(numahint_placement_run(p, THP / PAGE + 1) == 2 * THP / PAGE);
+	CHECK(numahint_placement_run(p, UINT64_MAX) == THP / PAGE);
+	CHECK(p->stats.pages_migrated == 4 * THP / PAGE);
+	report(ok, p, "the budget counts whole host pages");
+	rig_free(r);
+}
+
+static uint64_t xorshift64(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) +
+	       (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/*
+ * A million single-page events at random pages of 1 GiB from random
+ * vCPUs, in requests of 256 events, with a run after each request whose
+ * budget is smaller than what the guest sends, so the queue fills up.
+ * Then the queue is drained.  With no failures injected, every page must
+ * end up on the node of the last event accepted for it.
+ */
+static void test_million_events(void)
+{
+	const unsigned int nr_events = 1000000, per_request = 256;
+	const uint64_t budget = 192;
+	const uint64_t nr_pages = GIB / PAGE;
+	struct rig *r = rig_new(GIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	int8_t *expected = malloc(nr_pages);
+	uint64_t seed = 0x9e3779b97f4a7c15ULL, state = seed;
+	uint64_t max_calls = 0, used, mismatched = 0;
+	unsigned int max_queue = 0, runs = 0;
+	struct timespec start;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	if (!expected)
+		ksft_exit_fail_msg("out of memory\n");
+	memset(expected, -1, nr_pages);
+	for (uint64_t i = 0; i < nr_pages; i++)
+		r->fake->node[i] = xorshift64(&state) % 4;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned int i = 0; i < nr_events; i++) {
+		uint64_t page = xorshift64(&state) % nr_pages;
+		/* vCPUs 0-3 mostly; 8 has no node and 9 does not exist. */
+		uint32_t cpu = xorshift64(&state) % 66;
+
+		cpu = cpu < 64 ? cpu % 4 : cpu - 64 + 8;
+		if (numahint_placement_add(p, page * PAGE, 1, cpu) ==
+		    NUMAHINT_PLACEMENT_ACCEPTED)
+			expected[page] = cpu;
+		if (p->queue_len > max_queue)
+			max_queue = p->queue_len;
+		if ((i + 1) % per_request == 0) {
+			used = numahint_placement_run(p, budget);
+			max_calls += 2 * ((used + NUMAHINT_PLACEMENT_BATCH - 1) /
+					  NUMAHINT_PLACEMENT_BATCH);
+			runs++;
+			CHECK(used <= budget);
+		}
+	}
+	while (p->queue_len) {
+		used = numahint_placement_run(p, budget);
+		max_calls += 2 * ((used + NUMAHINT_PLACEMENT_BATCH - 1) /
+				  NUMAHINT_PLACEMENT_BATCH);
+		runs++;
+	}
+	ksft_print_msg("%u events, %u runs in %.3f s (seed %#" PRIx64 ")\n",
+		       nr_events, runs, seconds_since(&start), seed);
+	ksft_print_msg("accepted %" PRIu64 " dropped %" PRIu64 " unplaced %"
+		       PRIu64 " bad cpu %" PRIu64 "\n", s->events_accepted,
+		       s->events_dropped, s->events_unplaced, s->events_bad_cpu);
+	ksft_print_msg("pages: local %" PRIu64 " migrated %" PRIu64
+		       " superseded %" PRIu64 "; max queue %u extents\n",
+		       s->pages_local, s->pages_migrated, s->pages_superseded,
+		       max_queue);
+	ksft_print_msg("ops calls: %" PRIu64 " query + %" PRIu64
+		       " move (bound %" PRIu64 "), %lu pages queried\n",
+		       s->query_calls, s->move_calls, max_calls,
+		       r->fake->pages_queried);
+
+	for (uint64_t i = 0; i < nr_pages; i++) {
+		if (expected[i] >= 0 && r->fake->node[i] != expected[i])
+			mismatched++;
+	}
+	CHECK(mismatched == 0);
+	CHECK(max_queue <= QUEUE_MAX && s->events_dropped > 0);
+	CHECK(s->events == nr_events && s->events_unplaced > 0 &&
+	      s->events_bad_cpu > 0);
+	CHECK(s->query_calls + s->move_calls <= max_calls);
+	CHECK(s->query_calls == r->fake->query_calls &&
+	      s->move_calls == r->fake->move_calls);
+	CHECK(r->fake->pages_queried == s->pages_local + s->pages_migrated);
+	CHECK(r->fake->max_count <= NUMAHINT_PLACEMENT_BATCH);
+	CHECK(s->pages_contended == 0 && r->fake->bad_addresses == 0);
+	report(ok, p, "a million scattered events: bounded queue and calls");
+	free(expected);
+	rig_free(r);
+}
+
+/* Mappings of this process: lines of /proc/self/maps. */
+static int count_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int c, lines = 0;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	return lines;
+}
+
+static void test_real_move_pages(void)
+{
+	const char *name = "real move_pages: local pages stay, no VMA is split";
+	const size_t size = 64 * MIB, untouched = 4 * MIB;
+	static NumahintPlacementExtent queue[QUEUE_MAX];
+	static NumahintPlacement p;
+	const NumahintVcpuNode vcpus[] = { { 0, 0 } };
+	NumahintRamRegion ram;
+	const NumahintPlacementStats *s = &p.stats;
+	uint64_t state = 42;
+	int status, maps_before, maps_after;
+	void *probe;
+	char *mem;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	mem = mmap(NULL, size + untouched, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		ksft_test_result_skip(name, "mmap: %s", strerror(errno));
+		return;
+	}
+	memset(mem, 1, size);
+	probe = mem;
+	if (syscall(SYS_move_pages, 0, 1UL, &probe, NULL, &status, 0) < 0) {
+		ksft_test_result_skip(name, "move_pages: %s", strerror(errno));
+		goto unmap;
+	}
+	if (status != 0) {
+		ksft_test_result_skip(name, "memory is on node %d, not 0", status);
+		goto unmap;
+	}
+
+	ram = (NumahintRamRegion) {
+		.gpa = 1ULL << 32, .size = size + untouched, .hva = mem,
+		.host_page_size = PAGE,
+	};
+	numahint_placement_init(&p, &numahint_placement_linux_ops, NULL,
+				queue, QUEUE_MAX);
+	if (numahint_placement_set_ram(&p, &ram, 1) ||
+	    numahint_placement_set_vcpus(&p, vcpus, 1)) {
+		ksft_test_result_fail(name);
+		goto unmap;
+	}
+
+	maps_before = count_mappings();
+	for (unsigned int round = 0; round < 16; round++) {
+		/* Scattered single pages: every other page, in random order. */
+		for (unsigned int i = 0; i < 4096; i++) {
+			uint64_t page = (xorshift64(&state) % (size / PAGE / 2)) * 2;
+
+			numahint_placement_add(&p, ram.gpa + page * PAGE, 1, 0);
+		}
+		numahint_placement_run(&p, UINT64_MAX);
+	}
+	/* And memory that was never touched. */
+	numahint_placement_add(&p, ram.gpa + size, untouched / PAGE, 0);
+	numahint_placement_run(&p, UINT64_MAX);
+	maps_after = count_mappings();
+
+	ksft_print_msg("local %" PRIu64 " absent %" PRIu64 " superseded %"
+		       PRIu64 ", %" PRIu64 " query calls; %d mappings before, %d after\n",
+		       s->pages_local, s->pages_absent, s->pages_superseded,
+		       s->query_calls, maps_before, maps_after);
+	CHECK(s->events_accepted == 16 * 4096 + 1);
+	CHECK(s->pages_local == 16 * 4096 - s->pages_superseded);
+	CHECK(s->pages_absent == untouched / PAGE);
+	CHECK(s->pages_migrated == 0 && s->move_calls == 0);
+	CHECK(s->pages_failed_busy + s->pages_failed_nomem +
+	      s->pages_failed_fault + s->pages_failed_other == 0);
+	CHECK(maps_before > 0 && maps_before == maps_after);
+	CHECK(mem[0] == 1 && mem[size - 1] == 1);
+	report(ok, &p, name);
+unmap:
+	munmap(mem, size + untouched);
+}
+
+int main(void)
+{
+	ksft_print_header();
+	ksft_set_plan(12);
+	test_ram_map_validation();
+	test_bad_events();
+	test_coalescing();
+	test_latest_event_wins();
+	test_queue_full();
+	test_only_misplaced_pages_move();
+	test_budget();
+	test_failures();
+	test_huge_page_majority();
+	test_huge_page_budget();
+	test_million_events();
+	test_real_move_pages();
+	ksft_finished();
+}
