@@ -26,9 +26,6 @@
 #endif
 #include "hw/virtio/numahint-placement.h"
 
-#define PAGE_SHIFT  NUMAHINT_PLACEMENT_PAGE_SHIFT
-#define PAGE_SIZE   NUMAHINT_PLACEMENT_PAGE_SIZE
-
 void numahint_placement_init(NumahintPlacement *p,
                              const NumahintPlacementOps *ops, void *opaque,
                              NumahintPlacementExtent *queue,
@@ -58,8 +55,9 @@ int numahint_placement_set_ram(NumahintPlacement *p,
         const NumahintRamRegion *r = &regions[i];
         uint64_t mask = r->host_page_size - 1;
 
-        if (r->host_page_size < PAGE_SIZE || (r->host_page_size & mask) ||
-            !r->size || ((r->gpa | r->size | (uintptr_t)r->hva) & mask) ||
+        if (r->host_page_size < NUMAHINT_PLACEMENT_PAGE_SIZE ||
+            (r->host_page_size & mask) || !r->size ||
+            ((r->gpa | r->size | (uintptr_t)r->hva) & mask) ||
             r->gpa + r->size < r->gpa) {
             return -EINVAL;
         }
@@ -213,8 +211,9 @@ static bool numahint_placement_enqueue(NumahintPlacement *p, uint64_t start,
         q[first + k] = pieces[k];
     }
     p->queue_len = p->queue_len - (last - first) + nr;
-    p->stats.pages_superseded += replaced >> PAGE_SHIFT;
-    p->stats.pages_pending += (len - replaced) >> PAGE_SHIFT;
+    p->stats.pages_superseded += replaced >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    p->stats.pages_pending += (len - replaced) >>
+                              NUMAHINT_PLACEMENT_PAGE_SHIFT;
     return true;
 }
 
@@ -223,12 +222,13 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
                                                 uint32_t nr_pages,
                                                 uint32_t cpu_id)
 {
-    uint64_t len = (uint64_t)nr_pages << PAGE_SHIFT;
+    uint64_t len = (uint64_t)nr_pages << NUMAHINT_PLACEMENT_PAGE_SHIFT;
     const NumahintRamRegion *r;
     const NumahintVcpuNode *vcpu;
 
     p->stats.events++;
-    if ((addr & (PAGE_SIZE - 1)) || !nr_pages || addr > UINT64_MAX - len) {
+    if ((addr & (NUMAHINT_PLACEMENT_PAGE_SIZE - 1)) || !nr_pages ||
+        addr > UINT64_MAX - len) {
         p->stats.events_bad_extent++;
         return NUMAHINT_PLACEMENT_REJECTED;
     }
@@ -361,7 +361,7 @@ static bool numahint_placement_take_host_page(NumahintPlacement *p,
      */
     for (last = *head; last < p->queue_len && q[last].start < end; last++) {
         uint64_t weight = numahint_placement_overlap(&q[last], start, end) >>
-                          PAGE_SHIFT;
+                          NUMAHINT_PLACEMENT_PAGE_SHIFT;
 
         covered += weight;
         if (q[last].node == candidate) {
@@ -376,7 +376,7 @@ static bool numahint_placement_take_host_page(NumahintPlacement *p,
     for (i = *head; i < last; i++) {
         if (q[i].node == candidate) {
             votes += numahint_placement_overlap(&q[i], start, end) >>
-                     PAGE_SHIFT;
+                     NUMAHINT_PLACEMENT_PAGE_SHIFT;
         }
     }
 
@@ -387,7 +387,7 @@ static bool numahint_placement_take_host_page(NumahintPlacement *p,
     *head = last;
     p->stats.pages_pending -= covered;
 
-    if (votes <= r->host_page_size >> (PAGE_SHIFT + 1)) {
+    if (votes <= r->host_page_size >> (NUMAHINT_PLACEMENT_PAGE_SHIFT + 1)) {
         p->stats.pages_contended += covered;
         return false;
     }
@@ -413,7 +413,7 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
         if (!numahint_placement_take_host_page(p, &head, n)) {
             continue;
         }
-        used += p->batch_page_size[n] >> PAGE_SHIFT;
+        used += p->batch_page_size[n] >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
         if (++n == NUMAHINT_PLACEMENT_BATCH) {
             numahint_placement_apply_batch(p, n);
             n = 0;
