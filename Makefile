@@ -10,6 +10,13 @@
 #   make qemu       rebuild the patched QEMU after editing qemu-device/
 #   make style      checkpatch on the driver and the QEMU device
 #   make clean      remove module build output (the cache stays)
+#   make deb        numahint-dkms .deb and source package in out/deb/, lintian
+#   make rpm        numahint-dkms RPM and SRPM in out/rpm/, rpmlint
+#   make qemu-patches  the device as a git format-patch series against
+#                   pristine QEMU in out/qemu-patches/, checkpatch, git am;
+#                   QEMU_PATCHES_FLAGS=--build also builds it (minutes)
+#   make dkms-test  the .deb in a clean bookworm chroot: DKMS builds for 6.1
+#                   and 6.12, and the 6.1 module boots with the device
 #   make distclean  remove the cache too (downloads and QEMU build)
 
 CACHE ?= $(or $(NUMAHINT_CACHE),$(CURDIR)/.cache)
@@ -49,4 +56,24 @@ clean:
 distclean: clean
 	rm -rf $(CACHE)
 
+# Packaging: see docs/install.md.
+QEMU_PATCHES_FLAGS ?=
+
+deb:
+	tools/setup apt
+	packaging/build-deb
+
+rpm:
+	tools/setup apt
+	packaging/build-rpm
+
+qemu-patches:
+	tools/setup apt qemu
+	packaging/qemu-patches --check $(QEMU_PATCHES_FLAGS)
+
+dkms-test: deb
+	tools/setup
+	packaging/dkms-test
+
 .PHONY: all setup qemu modules demo check style clean distclean
+.PHONY: deb rpm qemu-patches dkms-test
