@@ -32,7 +32,14 @@ STATS = {
     "report-ranges", "report-rejected", "report-bytes-discarded",
     "report-skipped-disabled", "report-skipped-migration",
     "report-skipped-unaligned", "report-discard-failed", "probe-requests",
-    "probe-entries", "probe-rejected",
+    "probe-entries", "probe-rejected", "touch-requests", "touch-events",
+    "touch-rejected", "touch-dropped", "touch-unplaced",
+    "touch-pages-accepted", "touch-pages-pending", "touch-pages-superseded",
+    "touch-pages-local", "touch-pages-migrated", "touch-pages-absent",
+    "touch-pages-contended", "touch-pages-failed-busy",
+    "touch-pages-failed-nomem", "touch-pages-failed-fault",
+    "touch-pages-failed-other", "touch-pages-flushed",
+    "touch-bytes-migrated", "touch-query-calls", "touch-move-calls",
 }
 
 
@@ -91,7 +98,9 @@ class DeviceHelpTest(unittest.TestCase):
         out = subprocess.run([QEMU, "-device", "virtio-numahint-pci,help"],
                              capture_output=True, text=True, timeout=TIMEOUT,
                              check=True).stdout
-        for prop in ("free-page-reporting", "locality-probe", "report-order",
+        for prop in ("free-page-reporting", "first-touch", "locality-probe",
+                     "vcpu-nodes", "touch-pages-per-sec",
+                     "touch-queue-extents", "report-order",
                      "max-report-ranges", "max-touch-events",
                      "max-probe-entries", "touch-flush-ms", "queue-size",
                      "stats"):
@@ -130,6 +139,32 @@ class RealizeValidationTest(unittest.TestCase):
         self.assert_refused("queue-size=100",
                             "'queue-size' must be a power of 2")
 
+    def test_vcpu_nodes_not_a_node(self):
+        self.assert_refused("vcpu-nodes=x",
+                            "'vcpu-nodes': 'x' is neither a host node number")
+
+    def test_vcpu_nodes_node_too_large(self):
+        self.assert_refused("vcpu-nodes=128",
+                            "'vcpu-nodes': '128' is neither a host node")
+
+    def test_vcpu_nodes_more_than_vcpus(self):
+        self.assert_refused("vcpu-nodes=0:1",
+                            "'vcpu-nodes' names 2 vCPUs, the machine has at "
+                            "most 1")
+
+    def test_zero_touch_budget(self):
+        self.assert_refused("first-touch=on,touch-pages-per-sec=0",
+                            "'touch-pages-per-sec' must be at least 1")
+
+    def test_touch_queue_too_large(self):
+        self.assert_refused("touch-queue-extents=2000000",
+                            "'touch-queue-extents' must be between 1 and")
+
+    def test_first_touch_with_vcpu_nodes_realizes(self):
+        rc, err = run_qemu("-smp", "2", "-device",
+                           "virtio-numahint-pci,first-touch=on,vcpu-nodes=0:-")
+        self.assertEqual(rc, 0, err)
+
     def test_defaults_realize(self):
         rc, err = run_qemu("-device", "virtio-numahint-pci")
         self.assertEqual(rc, 0, err)
@@ -162,13 +197,16 @@ class QMPTest(unittest.TestCase):
             self.assertEqual(vm.cmd("qom-get", **get)["return"], 1000)
 
     def test_features_follow_properties(self):
-        with PausedQEMU("locality-probe=on,free-page-reporting=off") as vm:
+        with PausedQEMU("locality-probe=on,free-page-reporting=off,"
+                        "first-touch=on") as vm:
             path = "/machine/peripheral/nh0/virtio-backend"
             status = vm.cmd("x-query-virtio-status", path=path)["return"]
             self.assertEqual(status["name"], "virtio-numahint")
             self.assertEqual(status["device-id"], 60)
             features = status["host-features"]["dev-features"]
             self.assertTrue(any(f.startswith("VIRTIO_NUMAHINT_F_LOCALITY_PROBE")
+                                for f in features), features)
+            self.assertTrue(any(f.startswith("VIRTIO_NUMAHINT_F_FIRST_TOUCH")
                                 for f in features), features)
             self.assertFalse(any(f.startswith("VIRTIO_NUMAHINT_F_FREE_REPORT")
                                  for f in features), features)

@@ -24,6 +24,10 @@
 #include "migration/misc.h"
 #include "migration/vmstate.h"
 #include "system/hostmem.h"
+#include "qemu/main-loop.h"
+#include "qemu/cutils.h"
+#include "hw/boards.h"
+#include "system/numa.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "trace.h"
@@ -90,10 +94,21 @@ static uint32_t virtio_numahint_max_entries(VirtIONumahint *s, int queue)
 }
 
 /*
+ * Guest RAM is RAM of a memory backend: not ROM, not a RAM device such as
+ * a VFIO BAR, not video memory.
+ */
+static bool virtio_numahint_is_guest_ram(MemoryRegion *mr)
+{
+    return memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
+           !memory_region_is_rom(mr) && !memory_region_is_romd(mr) &&
+           object_dynamic_cast(memory_region_owner(mr), TYPE_MEMORY_BACKEND) &&
+           mr->ram_block;
+}
+
+/*
  * Resolve [addr, addr + len) to guest RAM: the whole range must lie in
- * one RAM memory backend (not ROM, not a RAM device such as a VFIO BAR,
- * not video memory).  Returns the RAMBlock and sets @offset to the offset
- * of @addr in it, or returns NULL.
+ * one memory backend.  Returns the RAMBlock and sets @offset to the
+ * offset of @addr in it, or returns NULL.
  */
 static RAMBlock *virtio_numahint_find_ram(uint64_t addr, uint64_t len,
                                           ram_addr_t *offset)
@@ -111,10 +126,7 @@ static RAMBlock *virtio_numahint_find_ram(uint64_t addr, uint64_t len,
         return NULL;
     }
     if (int128_eq(section.size, int128_make64(len)) &&
-        memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
-        !memory_region_is_rom(mr) && !memory_region_is_romd(mr) &&
-        object_dynamic_cast(memory_region_owner(mr), TYPE_MEMORY_BACKEND) &&
-        mr->ram_block) {
+        virtio_numahint_is_guest_ram(mr)) {
         rb = mr->ram_block;
         *offset = section.offset_within_region;
     }
@@ -241,6 +253,10 @@ static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
     unsigned int i;
     int last;
 
+    if (cpu->cpu_index < s->nr_vcpu_node_of_index &&
+        s->vcpu_node_of_index[cpu->cpu_index] >= 0) {
+        return s->vcpu_node_of_index[cpu->cpu_index];
+    }
     if (!cpu->thread_id) {
         return -1;
     }
@@ -267,11 +283,26 @@ static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
     return s->host_cpu_node[last];
 }
 
-/* Map every host CPU to its node from sysfs; unknown CPUs stay at -1. */
+/*
+ * Map every host CPU to its node from sysfs (unknown CPUs stay at -1),
+ * and find the size of the host's transparent huge pages.
+ */
 static void virtio_numahint_read_host_topology(VirtIONumahint *s)
 {
     long nr = sysconf(_SC_NPROCESSORS_CONF);
+    g_autofree char *thp = NULL;
     unsigned int cpu;
+
+    s->host_thp_size = qemu_real_host_page_size();
+    if (g_file_get_contents("/sys/kernel/mm/transparent_hugepage/"
+                            "hpage_pmd_size", &thp, NULL, NULL)) {
+        uint64_t size;
+
+        if (!qemu_strtou64(g_strstrip(thp), NULL, 10, &size) &&
+            is_power_of_2(size) && size > s->host_thp_size) {
+            s->host_thp_size = size;
+        }
+    }
 
     s->nr_host_cpus = nr > 0 ? nr : 0;
     s->host_cpu_node = g_new(int, s->nr_host_cpus);
@@ -303,6 +334,9 @@ static int virtio_numahint_host_page_node(void *hva)
 
 static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
 {
+    if (cpu->cpu_index < s->nr_vcpu_node_of_index) {
+        return s->vcpu_node_of_index[cpu->cpu_index];
+    }
     return -1;
 }
 
@@ -310,8 +344,266 @@ static void virtio_numahint_read_host_topology(VirtIONumahint *s)
 {
     s->nr_host_cpus = 0;
     s->host_cpu_node = NULL;
+    s->host_thp_size = qemu_real_host_page_size();
 }
 #endif
+
+/* --- First-touch placement --- */
+
+/*
+ * Size of the host pages behind @rb: its huge page size, or for anonymous
+ * RAM the transparent huge page size, since move_pages() moves a THP
+ * whole and the engine must know to apply its majority rule to it.
+ */
+static uint64_t virtio_numahint_host_page_size(VirtIONumahint *s, RAMBlock *rb)
+{
+    size_t pagesize = qemu_ram_pagesize(rb);
+
+    if (pagesize == qemu_real_host_page_size() && qemu_ram_get_fd(rb) < 0) {
+        return s->host_thp_size;
+    }
+    return pagesize;
+}
+
+typedef struct VirtIONumahintRamMap {
+    VirtIONumahint *s;
+    GArray *regions;
+} VirtIONumahintRamMap;
+
+static bool virtio_numahint_add_ram_range(Int128 start, Int128 len,
+                                          const MemoryRegion *cmr,
+                                          hwaddr offset_in_region,
+                                          void *opaque)
+{
+    VirtIONumahintRamMap *map = opaque;
+    MemoryRegion *mr = (MemoryRegion *)cmr;
+    uint64_t gpa = int128_get64(start), end = gpa + int128_get64(len);
+    NumahintRamRegion r;
+    uint64_t page;
+    uint8_t *hva;
+
+    if (!virtio_numahint_is_guest_ram(mr)) {
+        return false;
+    }
+    hva = (uint8_t *)qemu_ram_get_host_addr(mr->ram_block) + offset_in_region;
+    page = virtio_numahint_host_page_size(map->s, mr->ram_block);
+    /* Host and guest addresses must agree within a host page. */
+    if ((gpa ^ (uintptr_t)hva) & (page - 1)) {
+        page = qemu_real_host_page_size();
+    }
+    /* The engine places whole host pages: keep those the range covers. */
+    r.gpa = ROUND_UP(gpa, page);
+    r.size = r.gpa < ROUND_DOWN(end, page) ? ROUND_DOWN(end, page) - r.gpa : 0;
+    r.hva = hva + (r.gpa - gpa);
+    r.host_page_size = page;
+    if (r.size) {
+        g_array_append_val(map->regions, r);
+    }
+    return false;
+}
+
+/* Give the engine the RAM of the current guest memory map. */
+static void virtio_numahint_update_ram_map(VirtIONumahint *s)
+{
+    VirtIONumahintRamMap map = {
+        .s = s,
+        .regions = g_array_new(false, false, sizeof(NumahintRamRegion)),
+    };
+    unsigned int nr;
+    NumahintRamRegion *regions;
+
+    WITH_RCU_READ_LOCK_GUARD() {
+        FlatView *fv = address_space_to_flatview(&address_space_memory);
+
+        flatview_for_each_range(fv, virtio_numahint_add_ram_range, &map);
+    }
+    nr = map.regions->len;
+    regions = (NumahintRamRegion *)g_array_free(map.regions, false);
+    if (numahint_placement_set_ram(&s->placement, regions, nr) < 0) {
+        warn_report_once("virtio-numahint: guest RAM map unusable for "
+                         "placement; first-touch events are dropped");
+        numahint_placement_set_ram(&s->placement, NULL, 0);
+    }
+    g_free(s->ram_regions);
+    s->ram_regions = regions;
+    s->nr_ram_regions = nr;
+    trace_virtio_numahint_ram_map(nr);
+}
+
+static int virtio_numahint_cmp_vcpu(const void *a, const void *b)
+{
+    const NumahintVcpuNode *x = a, *y = b;
+
+    return x->cpu_id < y->cpu_id ? -1 : x->cpu_id > y->cpu_id;
+}
+
+/* Give the engine the host node of every vCPU, as it is now. */
+static void virtio_numahint_update_vcpu_map(VirtIONumahint *s)
+{
+    NumahintVcpuNode *map;
+    unsigned int n = 0;
+    CPUState *cpu;
+
+    CPU_FOREACH(cpu) {
+        n++;
+    }
+    map = g_new(NumahintVcpuNode, n);
+    n = 0;
+    CPU_FOREACH(cpu) {
+        map[n].cpu_id = CPU_GET_CLASS(cpu)->get_arch_id(cpu);
+        map[n].node = virtio_numahint_vcpu_node(s, cpu);
+        n++;
+    }
+    qsort(map, n, sizeof(*map), virtio_numahint_cmp_vcpu);
+    if (numahint_placement_set_vcpus(&s->placement, map, n) < 0) {
+        g_free(map);
+        warn_report_once("virtio-numahint: duplicate vCPU ids; vCPU map "
+                         "not updated");
+        return;
+    }
+    g_free(s->vcpu_map);
+    s->vcpu_map = map;
+    s->nr_vcpu_map = n;
+    s->vcpu_map_time = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+}
+
+/*
+ * Bring the engine's maps up to date: the RAM map after the guest memory
+ * map changed, the vCPU map (thread affinities can change at any time,
+ * e.g. when a management tool pins vCPUs) once a second.
+ */
+static void virtio_numahint_refresh_maps(VirtIONumahint *s)
+{
+    if (s->ram_map_stale) {
+        s->ram_map_stale = false;
+        virtio_numahint_update_ram_map(s);
+    }
+    if (!s->vcpu_map || qemu_clock_get_ms(QEMU_CLOCK_REALTIME) -
+        s->vcpu_map_time >= VIRTIO_NUMAHINT_VCPU_REFRESH_MS) {
+        virtio_numahint_update_vcpu_map(s);
+    }
+}
+
+static void virtio_numahint_ram_map_changed(MemoryListener *listener)
+{
+    VirtIONumahint *s = container_of(listener, VirtIONumahint, ram_listener);
+
+    s->ram_map_stale = true;
+}
+
+static void virtio_numahint_arm_placement(VirtIONumahint *s)
+{
+    if ((s->placement.stats.pages_pending || s->placement_overrun) &&
+        !timer_pending(s->placement_timer)) {
+        timer_mod(s->placement_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+                  VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS);
+    }
+}
+
+/*
+ * Place queued extents, within touch-pages-per-sec: each period gets its
+ * share of the budget, less what the previous run examined beyond its own.
+ */
+static void virtio_numahint_placement_tick(void *opaque)
+{
+    VirtIONumahint *s = opaque;
+    uint64_t budget = MAX(1, s->touch_pages_per_sec *
+                             VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS / 1000);
+    uint64_t examined;
+
+    if (s->placement_overrun >= budget) {
+        s->placement_overrun -= budget;
+    } else {
+        budget -= s->placement_overrun;
+        virtio_numahint_refresh_maps(s);
+        examined = numahint_placement_run(&s->placement, budget);
+        s->placement_overrun = examined > budget ? examined - budget : 0;
+        trace_virtio_numahint_placement_run(budget, examined,
+                                            s->placement.stats.pages_pending);
+    }
+    virtio_numahint_arm_placement(s);
+}
+
+/*
+ * Takes one first-touch event.  Returns false for an entry error; sets
+ * @queued when the event was queued for placement (a valid event may
+ * still be dropped: its vCPU has no node, or the queue is full).
+ */
+static bool virtio_numahint_touch_event(VirtIONumahint *s,
+                                        const struct virtio_numahint_touch *t,
+                                        bool *queued)
+{
+    uint64_t addr = le64_to_cpu(t->addr);
+    uint32_t nr_pages = le32_to_cpu(t->nr_pages);
+    uint32_t cpu_id = le32_to_cpu(t->cpu_id);
+    uint64_t len = (uint64_t)nr_pages << VIRTIO_NUMAHINT_PAGE_SHIFT;
+    NumahintPlacementVerdict verdict;
+    ram_addr_t offset;
+
+    s->stats.touch_events++;
+    *queued = false;
+    if (!QEMU_IS_ALIGNED(addr, VIRTIO_NUMAHINT_PAGE_SIZE) ||
+        !virtio_numahint_find_ram(addr, len, &offset) ||
+        !cpu_by_arch_id(cpu_id)) {
+        s->stats.touch_rejected++;
+        trace_virtio_numahint_touch_event(addr, nr_pages, cpu_id, "rejected");
+        return false;
+    }
+    /*
+     * The engine only knows whole host pages of RAM and vCPUs that have a
+     * node: it may turn down an event that is valid for the guest.
+     */
+    verdict = numahint_placement_add(&s->placement, addr, nr_pages, cpu_id);
+    if (verdict != NUMAHINT_PLACEMENT_ACCEPTED) {
+        s->stats.touch_dropped++;
+        trace_virtio_numahint_touch_event(addr, nr_pages, cpu_id, "dropped");
+        return true;
+    }
+    trace_virtio_numahint_touch_event(addr, nr_pages, cpu_id, "queued");
+    *queued = true;
+    return true;
+}
+
+/*
+ * Parse the vcpu-nodes property, the host node of each vCPU by index,
+ * colon-separated (commas separate -device options): "0:1:-:1" gives
+ * vCPU 2 no node.
+ */
+static bool virtio_numahint_parse_vcpu_nodes(VirtIONumahint *s, Error **errp)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+    g_auto(GStrv) items = NULL;
+    unsigned int i, n;
+
+    if (!s->vcpu_nodes || !*s->vcpu_nodes) {
+        return true;
+    }
+    items = g_strsplit(s->vcpu_nodes, ":", 0);
+    n = g_strv_length(items);
+    if (n > ms->smp.max_cpus) {
+        error_setg(errp, "'%s' names %u vCPUs, the machine has at most %u",
+                   VIRTIO_NUMAHINT_VCPU_NODES_PROP, n, ms->smp.max_cpus);
+        return false;
+    }
+    s->vcpu_node_of_index = g_new(int, n);
+    s->nr_vcpu_node_of_index = n;
+    for (i = 0; i < n; i++) {
+        int node;
+
+        if (!strcmp(items[i], "-")) {
+            node = -1;
+        } else if (qemu_strtoi(items[i], NULL, 10, &node) || node < 0 ||
+                   node >= MAX_NODES) {
+            error_setg(errp, "'%s': '%s' is neither a host node number "
+                       "below %d nor '-'", VIRTIO_NUMAHINT_VCPU_NODES_PROP,
+                       items[i], MAX_NODES);
+            return false;
+        }
+        s->vcpu_node_of_index[i] = node;
+    }
+    return true;
+}
 
 /* Answers one probe entry; returns false if the entry is invalid. */
 static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
@@ -369,7 +661,7 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
         g_autofree uint8_t *entries = NULL;
         g_autofree uint32_t *nodes = NULL;
         size_t out_size, in_size, resp_size;
-        uint32_t nr, max, i, done = 0;
+        uint32_t nr, max, i, done = 0, bad = 0;
         uint16_t type, status;
         const char *violation = NULL;
         bool was_broken = vdev->broken;
@@ -439,8 +731,27 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
                 const struct virtio_numahint_range *r =
                     (const struct virtio_numahint_range *)entries + i;
 
-                done += virtio_numahint_report_range(s, r);
+                if (virtio_numahint_report_range(s, r)) {
+                    done++;
+                } else {
+                    bad++;
+                }
             }
+            break;
+        case VIRTIO_NUMAHINT_REQ_TOUCH:
+            s->stats.touch_requests++;
+            virtio_numahint_refresh_maps(s);
+            for (i = 0; i < nr; i++) {
+                const struct virtio_numahint_touch *t =
+                    (const struct virtio_numahint_touch *)entries + i;
+                bool queued;
+
+                if (!virtio_numahint_touch_event(s, t, &queued)) {
+                    bad++;
+                }
+                done += queued;
+            }
+            virtio_numahint_arm_placement(s);
             break;
         case VIRTIO_NUMAHINT_REQ_PROBE_PAGE:
         case VIRTIO_NUMAHINT_REQ_PROBE_CPU:
@@ -455,6 +766,7 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
                 } else {
                     nodes[i] = cpu_to_le32(VIRTIO_NUMAHINT_NODE_NONE);
                     s->stats.probe_rejected++;
+                    bad++;
                 }
             }
             s->stats.probe_entries += done;
@@ -462,11 +774,9 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
                          (size_t)nr * sizeof(uint32_t));
             break;
         default:
-            /* VIRTIO_NUMAHINT_F_FIRST_TOUCH is never offered. */
             g_assert_not_reached();
         }
-        status = done == nr ? VIRTIO_NUMAHINT_RESP_OK :
-                              VIRTIO_NUMAHINT_RESP_REJECTED;
+        status = bad ? VIRTIO_NUMAHINT_RESP_REJECTED : VIRTIO_NUMAHINT_RESP_OK;
 
 respond:
         resp.status = cpu_to_le16(status);
@@ -544,12 +854,28 @@ static bool virtio_numahint_check_config(VirtIONumahint *s, Error **errp)
                                      VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX, errp);
 }
 
+/* Bounds of the first-touch properties, which the guest never sees. */
+static bool virtio_numahint_check_touch(VirtIONumahint *s, Error **errp)
+{
+    if (!s->touch_pages_per_sec) {
+        error_setg(errp, "'%s' must be at least 1",
+                   VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP);
+        return false;
+    }
+    return virtio_numahint_check_u32(VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP,
+                                     s->touch_queue_extents, 1,
+                                     VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT, errp);
+}
+
 static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIONumahint *s = VIRTIO_NUMAHINT(dev);
 
     if (!s->unchecked_config && !virtio_numahint_check_config(s, errp)) {
+        return;
+    }
+    if (!virtio_numahint_check_touch(s, errp)) {
         return;
     }
     if (s->queue_size < 2 || s->queue_size > VIRTQUEUE_MAX_SIZE ||
@@ -576,7 +902,27 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    if (!virtio_numahint_parse_vcpu_nodes(s, errp)) {
+        goto out_free_vcpu_nodes;
+    }
+
     virtio_numahint_read_host_topology(s);
+    if (virtio_has_feature(s->host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH)) {
+        s->placement_queue = g_new(NumahintPlacementExtent,
+                                   s->touch_queue_extents);
+        numahint_placement_init(&s->placement,
+                                &numahint_placement_linux_ops, NULL,
+                                s->placement_queue, s->touch_queue_extents);
+        s->placement_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
+                                          virtio_numahint_placement_tick, s);
+        s->ram_map_stale = true;
+        s->ram_listener = (MemoryListener) {
+            .name = "virtio-numahint",
+            .commit = virtio_numahint_ram_map_changed,
+        };
+        memory_listener_register(&s->ram_listener, &address_space_memory);
+    }
+
     virtio_init(vdev, VIRTIO_ID_NUMAHINT,
                 sizeof(struct virtio_numahint_config));
     /* All queues exist whatever is negotiated: indices never shift. */
@@ -586,6 +932,15 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
                                    virtio_numahint_handle_vq);
     s->probe_vq = virtio_add_queue(vdev, s->queue_size,
                                    virtio_numahint_handle_vq);
+    return;
+
+out_free_vcpu_nodes:
+    g_free(s->vcpu_node_of_index);
+    s->vcpu_node_of_index = NULL;
+    s->nr_vcpu_node_of_index = 0;
+    if (s->disable_discard) {
+        ram_block_discard_disable(false);
+    }
 }
 
 static void virtio_numahint_device_unrealize(DeviceState *dev)
@@ -597,10 +952,32 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
     virtio_delete_queue(s->touch_vq);
     virtio_delete_queue(s->report_vq);
     virtio_cleanup(vdev);
+    if (s->placement_timer) {
+        memory_listener_unregister(&s->ram_listener);
+        timer_free(s->placement_timer);
+        s->placement_timer = NULL;
+        g_free(s->placement_queue);
+        g_free(s->ram_regions);
+        g_free(s->vcpu_map);
+    }
     g_free(s->host_cpu_node);
     s->host_cpu_node = NULL;
+    g_free(s->vcpu_node_of_index);
+    s->vcpu_node_of_index = NULL;
     if (s->disable_discard) {
         ram_block_discard_disable(false);
+    }
+}
+
+static void virtio_numahint_reset(VirtIODevice *vdev)
+{
+    VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
+
+    /* Events from before the reset no longer describe the guest. */
+    if (s->placement_timer) {
+        timer_del(s->placement_timer);
+        numahint_placement_flush(&s->placement);
+        s->placement_overrun = 0;
     }
 }
 
@@ -624,6 +1001,35 @@ static const struct {
     STAT("probe-requests", probe_requests),
     STAT("probe-entries", probe_entries),
     STAT("probe-rejected", probe_rejected),
+    STAT("touch-requests", touch_requests),
+    STAT("touch-events", touch_events),
+    STAT("touch-rejected", touch_rejected),
+    STAT("touch-dropped", touch_dropped),
+#undef STAT
+};
+
+/* The placement engine's page counters, also in "stats". */
+static const struct {
+    const char *name;
+    size_t offset;
+} virtio_numahint_placement_fields[] = {
+#define STAT(name, field) { name, offsetof(NumahintPlacementStats, field) }
+    STAT("touch-unplaced", events_unplaced),
+    STAT("touch-pages-accepted", pages_accepted),
+    STAT("touch-pages-pending", pages_pending),
+    STAT("touch-pages-superseded", pages_superseded),
+    STAT("touch-pages-local", pages_local),
+    STAT("touch-pages-migrated", pages_migrated),
+    STAT("touch-pages-absent", pages_absent),
+    STAT("touch-pages-contended", pages_contended),
+    STAT("touch-pages-failed-busy", pages_failed_busy),
+    STAT("touch-pages-failed-nomem", pages_failed_nomem),
+    STAT("touch-pages-failed-fault", pages_failed_fault),
+    STAT("touch-pages-failed-other", pages_failed_other),
+    STAT("touch-pages-flushed", pages_flushed),
+    STAT("touch-bytes-migrated", bytes_migrated),
+    STAT("touch-query-calls", query_calls),
+    STAT("touch-move-calls", move_calls),
 #undef STAT
 };
 
@@ -647,6 +1053,16 @@ static void virtio_numahint_get_stats(Object *obj, Visitor *v,
 
         if (!visit_type_uint64(v, virtio_numahint_stat_fields[i].name, value,
                                errp)) {
+            goto out;
+        }
+    }
+    for (i = 0; i < ARRAY_SIZE(virtio_numahint_placement_fields); i++) {
+        size_t offset = virtio_numahint_placement_fields[i].offset;
+        uint64_t *value = (uint64_t *)((uint8_t *)&s->placement.stats +
+                                       offset);
+
+        if (!visit_type_uint64(v, virtio_numahint_placement_fields[i].name,
+                               value, errp)) {
             goto out;
         }
     }
@@ -727,6 +1143,10 @@ static const VMStateDescription vmstate_virtio_numahint_stats = {
         VMSTATE_UINT64(probe_requests, VirtIONumahintStats),
         VMSTATE_UINT64(probe_entries, VirtIONumahintStats),
         VMSTATE_UINT64(probe_rejected, VirtIONumahintStats),
+        VMSTATE_UINT64(touch_requests, VirtIONumahintStats),
+        VMSTATE_UINT64(touch_events, VirtIONumahintStats),
+        VMSTATE_UINT64(touch_rejected, VirtIONumahintStats),
+        VMSTATE_UINT64(touch_dropped, VirtIONumahintStats),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -765,8 +1185,16 @@ static const VMStateDescription vmstate_virtio_numahint = {
 static const Property virtio_numahint_properties[] = {
     DEFINE_PROP_BIT64(VIRTIO_NUMAHINT_FREE_REPORT_PROP, VirtIONumahint,
                       host_features, VIRTIO_NUMAHINT_F_FREE_REPORT, true),
+    DEFINE_PROP_BIT64(VIRTIO_NUMAHINT_FIRST_TOUCH_PROP, VirtIONumahint,
+                      host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH, false),
     DEFINE_PROP_BIT64(VIRTIO_NUMAHINT_LOCALITY_PROBE_PROP, VirtIONumahint,
                       host_features, VIRTIO_NUMAHINT_F_LOCALITY_PROBE, false),
+    DEFINE_PROP_STRING(VIRTIO_NUMAHINT_VCPU_NODES_PROP, VirtIONumahint,
+                       vcpu_nodes),
+    DEFINE_PROP_UINT64(VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP,
+                       VirtIONumahint, touch_pages_per_sec, 262144),
+    DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP, VirtIONumahint,
+                       touch_queue_extents, 8192),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_REPORT_ORDER_PROP, VirtIONumahint,
                        report_order, 0),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP, VirtIONumahint,
@@ -795,6 +1223,7 @@ static void virtio_numahint_class_init(ObjectClass *klass, void *data)
     vdc->unrealize = virtio_numahint_device_unrealize;
     vdc->get_config = virtio_numahint_get_config;
     vdc->get_features = virtio_numahint_get_features;
+    vdc->reset = virtio_numahint_reset;
     vdc->vmsd = &vmstate_virtio_numahint_device;
 }
 

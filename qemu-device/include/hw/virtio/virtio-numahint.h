@@ -11,13 +11,20 @@
 
 #include "standard-headers/linux/virtio_numahint.h"
 #include "hw/virtio/virtio.h"
+#include "hw/virtio/numahint-placement.h"
+#include "exec/memory.h"
+#include "qemu/timer.h"
 #include "qom/object.h"
 
 #define TYPE_VIRTIO_NUMAHINT "virtio-numahint-device"
 OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 
 #define VIRTIO_NUMAHINT_FREE_REPORT_PROP        "free-page-reporting"
+#define VIRTIO_NUMAHINT_FIRST_TOUCH_PROP        "first-touch"
 #define VIRTIO_NUMAHINT_LOCALITY_PROBE_PROP     "locality-probe"
+#define VIRTIO_NUMAHINT_VCPU_NODES_PROP         "vcpu-nodes"
+#define VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP "touch-pages-per-sec"
+#define VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP        "touch-queue-extents"
 #define VIRTIO_NUMAHINT_REPORT_ORDER_PROP       "report-order"
 #define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP  "max-report-ranges"
 #define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_PROP   "max-touch-events"
@@ -35,6 +42,11 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_LIMIT 4096
 #define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN      1
 #define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX      60000
+#define VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT       (1 << 20)
+/* Placement runs every this many ms while events are queued. */
+#define VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS     10
+/* Without vcpu-nodes, vCPU thread affinities are re-read this often. */
+#define VIRTIO_NUMAHINT_VCPU_REFRESH_MS         1000
 
 /*
  * Counters, readable as the "stats" QOM property and migrated with the
@@ -69,6 +81,14 @@ typedef struct VirtIONumahintStats {
     uint64_t probe_entries;
     /* Locality probe entries rejected: not guest RAM, unknown vCPU. */
     uint64_t probe_rejected;
+    /* First-touch requests received. */
+    uint64_t touch_requests;
+    /* First-touch events received, valid or not. */
+    uint64_t touch_events;
+    /* First-touch events rejected: not guest RAM, unknown vCPU. */
+    uint64_t touch_rejected;
+    /* Valid first-touch events not queued: no node, queue full. */
+    uint64_t touch_dropped;
 } VirtIONumahintStats;
 
 struct VirtIONumahint {
@@ -100,6 +120,37 @@ struct VirtIONumahint {
     int *host_cpu_node;
     /* Number of entries in host_cpu_node. */
     unsigned int nr_host_cpus;
+    /* Size of the host's transparent huge pages. */
+    uint64_t host_thp_size;
+
+    /* "vcpu-nodes": host node of vCPU i, colon-separated; "-": unknown. */
+    char *vcpu_nodes;
+    /* Parsed vcpu-nodes, indexed by cpu_index; -1 where not given. */
+    int *vcpu_node_of_index;
+    /* Number of entries in vcpu_node_of_index. */
+    unsigned int nr_vcpu_node_of_index;
+    /* Most 4 KiB pages of host memory placement may examine a second. */
+    uint64_t touch_pages_per_sec;
+    /* Most extents the placement queue holds. */
+    uint32_t touch_queue_extents;
+
+    /* First-touch placement; see numahint-placement.h. */
+    NumahintPlacement placement;
+    /* Its queue, RAM map and vCPU map. */
+    NumahintPlacementExtent *placement_queue;
+    NumahintRamRegion *ram_regions;
+    unsigned int nr_ram_regions;
+    NumahintVcpuNode *vcpu_map;
+    unsigned int nr_vcpu_map;
+    /* Set when guest memory changes: the RAM map is rebuilt before use. */
+    bool ram_map_stale;
+    MemoryListener ram_listener;
+    /* Runs placement every VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS. */
+    QEMUTimer *placement_timer;
+    /* Pages the last run examined beyond its budget, owed by the next. */
+    uint64_t placement_overrun;
+    /* When the vCPU map was last rebuilt (QEMU_CLOCK_REALTIME, ms). */
+    int64_t vcpu_map_time;
 
     VirtIONumahintStats stats;
 };
