@@ -1,0 +1,149 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The two-node rig's outer VM: its run script (tools/vm/init.sh runs it as
+# /etc/numahint/run, after mounting /proc, /sys, /dev).  It plays the host:
+# starts the inner QEMU (/tests/qemu-system-x86_64, argv from
+# /tests/rig-config-NAME.args, one argument a line), pins the inner vCPU
+# threads to CPUs of different nodes, follows the inner console and samples
+# host placement of the pages the inner scenario names.
+#
+# Kernel command line: rig.config=NAME, rig.hold=SEC (how long B holds
+# before the second sample, default 5).
+#
+# Lines for tools/numahint-rig (all others are for people):
+#   RIG-OUTER ...                   what the outer side did
+#   inner: ...                      a line of the inner console
+#   RIG-RESULT key=value ...        measurements
+#   RIG-FAIL reason                 the scenario could not be measured
+#   RIG-END                         the outer side is done
+
+R=/tests
+HMP=/tmp/inner-hmp.sock
+FIFO=/tmp/inner-console
+GPAS=/tmp/b-gpas
+
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	rig.config=*) config=${arg#*=} ;;
+	esac
+done
+args=$R/rig-config-$config.args
+if [ -z "$config" ] || [ ! -f "$args" ]; then
+	echo "RIG-FAIL no configuration '$config' in this initramfs"
+	echo "RIG-END"
+	exit 1
+fi
+
+first_cpu() {
+	cpus=$(cat "/sys/devices/system/node/node$1/cpulist" 2>/dev/null)
+	cpus=${cpus%%,*}
+	echo "${cpus%%-*}"
+}
+cpu0=$(first_cpu 0)
+cpu1=$(first_cpu 1)
+echo "RIG-OUTER nodes=$(ls -d /sys/devices/system/node/node* | wc -l)" \
+	"node0-cpus=$(cat /sys/devices/system/node/node0/cpulist)" \
+	"node1-cpus=$(cat /sys/devices/system/node/node1/cpulist 2>/dev/null)" \
+	"thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled)" \
+	"numa_balancing=$(cat /proc/sys/kernel/numa_balancing 2>/dev/null)" \
+	"kvm=$([ -e /dev/kvm ] && echo yes || echo no)"
+if [ -z "$cpu1" ]; then
+	echo "RIG-FAIL the outer VM has no NUMA node 1"
+	echo "RIG-END"
+	exit 1
+fi
+
+set --
+while IFS= read -r a; do
+	set -- "$@" "$a"
+done <"$args"
+echo "RIG-OUTER config=$config inner: $*"
+
+rm -f "$FIFO" "$GPAS"
+mkfifo "$FIFO"
+"$@" -monitor "unix:$HMP,server=on,wait=off" >"$FIFO" 2>/tmp/inner-stderr &
+qpid=$!
+
+# Pin the inner vCPU threads as soon as QEMU has created them (before the
+# inner guest runs any code that matters; QEMU blocks on the console FIFO
+# until the reader below opens it, and creates its vCPUs before that).
+(
+	for _ in $(seq 600); do
+		t0= t1=
+		for task in /proc/$qpid/task/*; do
+			case "$(cat "$task/comm" 2>/dev/null)" in
+			"CPU 0/TCG") t0=${task##*/} ;;
+			"CPU 1/TCG") t1=${task##*/} ;;
+			esac
+		done
+		if [ -n "$t0" ] && [ -n "$t1" ]; then
+			taskset -p -c "$cpu0" "$t0" >/dev/null &&
+				taskset -p -c "$cpu1" "$t1" >/dev/null &&
+				echo "RIG-OUTER pinned vcpu0 tid=$t0 cpu=$cpu0 node=0" \
+					"vcpu1 tid=$t1 cpu=$cpu1 node=1" ||
+				echo "RIG-FAIL cannot pin the inner vCPU threads"
+			exit 0
+		fi
+		[ -d /proc/$qpid ] || exit 0
+		sleep 0.1
+	done
+	echo "RIG-FAIL no inner vCPU threads named 'CPU n/TCG' after 60 s"
+) &
+
+ram_hva=
+ram_size=
+find_ram() {
+	[ -n "$ram_hva" ] && return 0
+	set -- $($R/rig-hmp "$HMP" info ramblock | awk '$1 == "pc.ram" { print $7, $5 }')
+	ram_hva=$1
+	ram_size=$2
+	[ -n "$ram_hva" ] || { echo "RIG-FAIL no pc.ram in 'info ramblock'"; return 1; }
+	echo "RIG-OUTER inner RAM pc.ram hva=$ram_hva size=$ram_size"
+}
+
+# Sample placement of B's pages and of all inner RAM.
+sample() {
+	find_ram || return
+	b=$($R/rig-placement "$qpid" "$ram_hva" "$GPAS")
+	all=$($R/rig-placement "$qpid" "$ram_hva" --all "$ram_size")
+	echo "RIG-RESULT phase=$1 what=B $b"
+	echo "RIG-RESULT phase=$1 what=ram $all"
+}
+
+cr=$(printf '\r')
+start=$(cut -d' ' -f1 /proc/uptime)
+while IFS= read -r line; do
+	line=${line%"$cr"}
+	echo "inner: $line"
+	case "$line" in
+	"RIG-GPA "*) echo "$line" >>"$GPAS" ;;
+	"RIG-REUSE "*) echo "RIG-RESULT ${line#RIG-}" ;;
+	"RIG-TOUCH "*) echo "RIG-RESULT ${line#RIG-}" ;;
+	"RIG-MARK B touched"*) sample touched ;;
+	"RIG-MARK B held"*)
+		sample held
+		break
+		;;
+	*"Kernel panic"*) echo "RIG-FAIL inner kernel panic" ;;
+	"NUMAHINT-GUEST-DONE"*)
+		echo "RIG-FAIL the inner guest finished without the scenario's marks"
+		break
+		;;
+	esac
+done <"$FIFO"
+end=$(cut -d' ' -f1 /proc/uptime)
+echo "RIG-RESULT inner-seconds=$(awk "BEGIN { print $end - $start }")"
+
+# Stop the inner QEMU (the scenario holds its memory until then).
+$R/rig-hmp "$HMP" quit >/dev/null 2>&1
+for _ in $(seq 50); do
+	[ -d /proc/$qpid ] || break
+	sleep 0.1
+done
+kill -9 "$qpid" 2>/dev/null
+wait "$qpid" 2>/dev/null
+if [ -s /tmp/inner-stderr ]; then
+	sed 's/^/RIG-OUTER inner-qemu-stderr: /' /tmp/inner-stderr
+fi
+echo "RIG-END"

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rig-touch: an application of the rig's rerun scenario, run in the inner
+ * guest (as root, for the frame numbers in /proc/self/pagemap).
+ *
+ *   rig-touch NAME MIB [--save FILE] [--compare FILE] [--hold SEC] [--wait SEC]
+ *
+ * Maps MIB MiB of anonymous memory, writes every page, and reads the
+ * guest-physical frame of each page from /proc/self/pagemap.  Then:
+ *   --save FILE     writes the frames (binary uint64) to FILE;
+ *   --compare FILE  counts how many of its frames are in FILE (the frames a
+ *                   previous run left behind) and prints
+ *                   "RIG-REUSE NAME pages=N reused=R";
+ *   --hold SEC      prints its frames as "RIG-GPA NAME PFN+COUNT ..." lines
+ *                   (hex, sorted, run-length encoded), "RIG-MARK NAME
+ *                   touched", keeps its memory SEC seconds, prints
+ *                   "RIG-MARK NAME held SEC", and keeps holding --wait SEC
+ *                   more (default 600) so that the host can sample.
+ * The outer VM samples host placement when it sees the marks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+#define RANGES_PER_LINE 8
+
+static void die(const char *what)
+{
+	printf("RIG-ERROR rig-touch: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double seconds)
+{
+	struct timespec ts = { (time_t)seconds,
+			       (long)((seconds - (time_t)seconds) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static uint64_t *read_frames(const char *path, size_t *count)
+{
+	FILE *f = fopen(path, "rb");
+	uint64_t *frames;
+	long size;
+
+	if (!f)
+		die(path);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	frames = malloc(size + 8);
+	if (!frames)
+		die("malloc");
+	*count = fread(frames, 8, size / 8, f);
+	fclose(f);
+	return frames;
+}
+
+static void print_ranges(const char *name, uint64_t *sorted, size_t n)
+{
+	size_t i = 0, ranges = 0;
+	int on_line = 0;
+
+	while (i < n) {
+		size_t j = i + 1;
+
+		while (j < n && sorted[j] == sorted[j - 1] + 1)
+			j++;
+		if (!on_line)
+			printf("RIG-GPA %s", name);
+		printf(" %llx+%zx", (unsigned long long)sorted[i], j - i);
+		if (++on_line == RANGES_PER_LINE) {
+			printf("\n");
+			on_line = 0;
+		}
+		ranges++;
+		i = j;
+	}
+	if (on_line)
+		printf("\n");
+	printf("RIG-GPA-END %s ranges=%zu pages=%zu\n", name, ranges, n);
+}
+
+int main(int argc, char **argv)
+{
+	const char *name, *save = NULL, *compare = NULL;
+	double hold = -1, wait = 600, t0, t1;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pages, i, present = 0;
+	uint64_t *frames;
+	char *mem;
+	int fd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 3) {
+		fprintf(stderr, "usage: rig-touch NAME MIB [--save FILE] "
+			"[--compare FILE] [--hold SEC] [--wait SEC]\n");
+		return 2;
+	}
+	name = argv[1];
+	pages = strtoul(argv[2], NULL, 0) * (1UL << 20) / page;
+	for (i = 3; i + 1 < (size_t)argc; i += 2) {
+		if (!strcmp(argv[i], "--save"))
+			save = argv[i + 1];
+		else if (!strcmp(argv[i], "--compare"))
+			compare = argv[i + 1];
+		else if (!strcmp(argv[i], "--hold"))
+			hold = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--wait"))
+			wait = atof(argv[i + 1]);
+	}
+
+	mem = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap");
+	t0 = now();
+	for (i = 0; i < pages; i++)
+		memset(mem + i * page, 0x5a ^ (int)i, page);
+	t1 = now();
+
+	frames = calloc(pages, 8);
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (!frames || fd < 0)
+		die("/proc/self/pagemap");
+	if (pread(fd, frames, pages * 8, (uintptr_t)mem / page * 8) !=
+	    (ssize_t)(pages * 8))
+		die("pread pagemap");
+	close(fd);
+	for (i = 0; i < pages; i++) {
+		if (frames[i] & PM_PRESENT)
+			frames[present++] = frames[i] & PM_PFN_MASK;
+	}
+	printf("RIG-TOUCH %s pages=%zu present=%zu cpu=%d seconds=%.2f\n",
+	       name, pages, present, sched_getcpu(), t1 - t0);
+	if (present && frames[0] == 0)
+		printf("RIG-ERROR rig-touch: pagemap shows no frame numbers "
+		       "(not root?)\n");
+
+	if (save) {
+		FILE *f = fopen(save, "wb");
+
+		if (!f || fwrite(frames, 8, present, f) != present || fclose(f))
+			die(save);
+	}
+	qsort(frames, present, 8, cmp_u64);
+	if (compare) {
+		size_t n_old, reused = 0;
+		uint64_t *old = read_frames(compare, &n_old);
+
+		qsort(old, n_old, 8, cmp_u64);
+		for (i = 0; i < present; i++) {
+			if (bsearch(&frames[i], old, n_old, 8, cmp_u64))
+				reused++;
+		}
+		printf("RIG-REUSE %s pages=%zu reused=%zu\n", name, present,
+		       reused);
+	}
+	if (hold >= 0) {
+		print_ranges(name, frames, present);
+		printf("RIG-MARK %s touched\n", name);
+		sleep_s(hold);
+		printf("RIG-MARK %s held %g\n", name, hold);
+		/* Keep the memory (and keep it resident) while sampled. */
+		for (t0 = now(); now() - t0 < wait;) {
+			sleep_s(1);
+			mem[0]++;
+		}
+	}
+	return 0;
+}
