@@ -86,4 +86,11 @@ out_free:
 #define virtio_find_vqs numahint_compat_find_vqs
 #endif
 
+/*
+ * The mm_page_alloc tracepoint, whose probe is
+ * (void *data, struct page *page, unsigned int order, gfp_t gfp_flags,
+ *  int migratetype), has the same prototype in 6.1 and 6.12 and every
+ * release between: no shim.  A kernel that changes it must get one here.
+ */
+
 #endif /* _NUMAHINT_COMPAT_H */

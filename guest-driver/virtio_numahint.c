@@ -11,9 +11,20 @@
  * This driver implements free page reports (VIRTIO_NUMAHINT_F_FREE_REPORT)
  * through the kernel's page reporting API, as virtio_balloon does, and the
  * debugging locality probe (VIRTIO_NUMAHINT_F_LOCALITY_PROBE), exposed in
- * debugfs.  First-touch events are not negotiated until their path exists;
- * the queues, counters and the request helper are shaped so that it can be
- * added without reworking probe and remove.
+ * debugfs, and first-touch events (VIRTIO_NUMAHINT_F_FIRST_TOUCH) from the
+ * mm_page_alloc tracepoint.
+ *
+ * First-touch events are recorded by a tracepoint probe that runs inside
+ * the page allocator, in any context that allocates, interrupts included.
+ * It only appends to a per-CPU buffer under a per-CPU raw spinlock, never
+ * sleeps, allocates or touches a shared cache line for writing.  One
+ * delayed work per device drains the buffers of all possible CPUs, so a
+ * CPU that goes offline leaves nothing behind that the next drain does
+ * not take, and sends the extents on the touch queue without waiting for
+ * answers: request buffers come from a small pool, are taken back from
+ * the queue callback, and when none is free the events are dropped and
+ * counted.  The probe wakes the drain through an irq_work, as it cannot
+ * queue work from inside the allocator.
  *
  * Copyright (c) 2026 The numahint authors.
  */
@@ -22,6 +33,7 @@
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
+#include <linux/irq_work.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
@@ -31,12 +43,15 @@
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/page_reporting.h>
+#include <linux/percpu.h>
+#include <linux/pfn.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -84,6 +99,72 @@ static int report_order;
 module_param(report_order, int, 0444);
 MODULE_PARM_DESC(report_order,
 		 "Smallest order (log2 of guest pages) of the free blocks to report: 0 (default) takes the device's suggestion if it makes one, else the kernel's default (pageblock order); 1 is the lowest the kernel accepts; orders above the largest buddy order are clamped. The kernel keeps the order of the first page reporting driver since boot, and page_reporting.page_reporting_order= on the kernel command line overrides both.");
+
+/*
+ * First-touch buffering.  Each CPU holds up to NUMAHINT_TOUCH_CPU_EXTENTS
+ * extents (4 KiB); reaching NUMAHINT_TOUCH_HIGH_WATER asks for a drain
+ * at once instead of after touch_flush_ms.  A request carries at most
+ * NUMAHINT_TOUCH_BATCH extents (4 KiB) even if the device takes more, and
+ * at most NUMAHINT_TOUCH_POOL requests are with the device at a time.
+ */
+#define NUMAHINT_TOUCH_CPU_EXTENTS	256
+#define NUMAHINT_TOUCH_HIGH_WATER	(NUMAHINT_TOUCH_CPU_EXTENTS * 3 / 4)
+#define NUMAHINT_TOUCH_BATCH		256
+#define NUMAHINT_TOUCH_POOL		8
+/* Drain passes over one busy CPU before the rest waits for the next run. */
+#define NUMAHINT_TOUCH_DRAIN_PASSES	4
+
+/* An allocation of 2^@order guest pages, in VIRTIO_NUMAHINT_PAGE_SIZE units. */
+#define NUMAHINT_TOUCH_PAGES(order) \
+	(1U << ((order) + PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT))
+
+/* Which page allocations count as first touches: see touch_filter. */
+enum numahint_touch_filter {
+	/* User pages: __GFP_HARDWALL and __GFP_MOVABLE, MIGRATE_MOVABLE. */
+	NUMAHINT_TOUCH_USER_MOVABLE,
+	/* Every allocation with __GFP_HARDWALL (GFP_USER and above). */
+	NUMAHINT_TOUCH_USER,
+	/* Every MIGRATE_MOVABLE allocation, user or kernel. */
+	NUMAHINT_TOUCH_MOVABLE,
+	/* Every allocation. */
+	NUMAHINT_TOUCH_ALL,
+};
+
+static const char * const numahint_touch_filter_names[] = {
+	[NUMAHINT_TOUCH_USER_MOVABLE]	= "user_movable",
+	[NUMAHINT_TOUCH_USER]		= "user",
+	[NUMAHINT_TOUCH_MOVABLE]	= "movable",
+	[NUMAHINT_TOUCH_ALL]		= "all",
+};
+
+static int touch_filter = NUMAHINT_TOUCH_USER_MOVABLE;
+
+static int numahint_touch_filter_set(const char *val,
+				     const struct kernel_param *kp)
+{
+	int filter = sysfs_match_string(numahint_touch_filter_names, val);
+
+	if (filter < 0)
+		return filter;
+	WRITE_ONCE(*(int *)kp->arg, filter);
+	return 0;
+}
+
+static int numahint_touch_filter_get(char *buffer,
+				     const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%s\n",
+			 numahint_touch_filter_names[READ_ONCE(*(int *)kp->arg)]);
+}
+
+static const struct kernel_param_ops numahint_touch_filter_ops = {
+	.set	= numahint_touch_filter_set,
+	.get	= numahint_touch_filter_get,
+};
+module_param_cb(touch_filter, &numahint_touch_filter_ops, &touch_filter,
+		0644);
+MODULE_PARM_DESC(touch_filter,
+		 "Page allocations reported as first touches: user_movable (default: GFP_HIGHUSER_MOVABLE-like, __GFP_HARDWALL and __GFP_MOVABLE from MIGRATE_MOVABLE, i.e. anonymous, page cache and THP pages of tasks), user (any __GFP_HARDWALL allocation), movable (any MIGRATE_MOVABLE allocation) or all. Can change at run time.");
 
 /*
  * How long a synchronous request may take before we stop waiting.  The
@@ -138,6 +219,18 @@ enum numahint_stat {
 	NUMAHINT_STAT_REPORT_REJECTED,
 	/* Reports not sent, lost to a broken queue, or answered unusably. */
 	NUMAHINT_STAT_REPORT_ERRORS,
+	/* Allocations recorded as first touches; also counted per CPU. */
+	NUMAHINT_STAT_TOUCH_EVENTS,
+	/* Allocations and extents lost: buffer full, no request buffer. */
+	NUMAHINT_STAT_TOUCH_DROPPED,
+	/* First-touch requests handed to the device. */
+	NUMAHINT_STAT_TOUCH_REQUESTS,
+	/* Extents carried by those requests. */
+	NUMAHINT_STAT_TOUCH_ENTRIES,
+	/* Extents the device rejected as entry errors. */
+	NUMAHINT_STAT_TOUCH_REJECTED,
+	/* First-touch requests answered VIRTIO_NUMAHINT_RESP_UNSUPPORTED. */
+	NUMAHINT_STAT_TOUCH_UNSUPPORTED,
 	/* Number of counters. */
 	NUMAHINT_STAT_MAX
 };
@@ -189,6 +282,48 @@ struct numahint_report_req {
 	struct virtio_numahint_req hdr;
 	/* The free blocks, one range each. */
 	struct virtio_numahint_range ranges[];
+};
+
+/* A first-touch request as it goes to the device. */
+struct numahint_touch_req {
+	/* Type VIRTIO_NUMAHINT_REQ_TOUCH and extent count. */
+	struct virtio_numahint_req hdr;
+	/* The extents, all of one drain. */
+	struct virtio_numahint_touch entries[];
+};
+
+/* One of the pool's request buffers; the token of its request on the vq. */
+struct numahint_touch_buf {
+	/* Device-readable part, NUMAHINT_TOUCH_BATCH entries long. */
+	struct numahint_touch_req *req;
+	/* Device-writable part. */
+	struct virtio_numahint_resp *resp;
+};
+
+/* A recorded extent, in the units of the protocol. */
+struct numahint_touch_extent {
+	/* Guest-physical address. */
+	u64 addr;
+	/* Length in VIRTIO_NUMAHINT_PAGE_SIZE pages. */
+	u32 nr_pages;
+};
+
+/*
+ * A CPU's first-touch buffer.  The lock is taken by that CPU's probe and
+ * by the drain, from any CPU, so it is nearly never contended; interrupts
+ * are off under it because the probe runs in interrupt context too.
+ */
+struct numahint_touch_cpu {
+	/* Protects everything below. */
+	raw_spinlock_t lock;
+	/* Extents in buf. */
+	unsigned int nr;
+	/* Allocations recorded here (coalesced ones included). */
+	unsigned long events;
+	/* Allocations lost here because buf was full, or drained unsent. */
+	unsigned long dropped;
+	/* Extents not yet drained, the newest last. */
+	struct numahint_touch_extent buf[NUMAHINT_TOUCH_CPU_EXTENTS];
 };
 
 /* One line of the last probe result, as shown in debugfs. */
@@ -265,6 +400,40 @@ struct virtio_numahint {
 	u32 probe_nr_results;
 	/* The last answered probe, max_probe_entries long. */
 	struct numahint_probe_result *probe_results;
+
+	/*
+	 * Serialises starting and stopping the mm_page_alloc hook and
+	 * protects touch_ready, touch_wanted and touch_cpu's allocation.
+	 */
+	struct mutex touch_mutex;
+	/* The hook may run: DRIVER_OK is set, not removing or frozen. */
+	bool touch_ready;
+	/* The hook should run: first_touch negotiated, or the debugfs switch. */
+	bool touch_wanted;
+	/* The probe is registered with mm_page_alloc. */
+	bool touch_active;
+	/* Per-CPU buffers, allocated when the hook first starts. */
+	struct numahint_touch_cpu __percpu *touch_cpu;
+	/* Drains the buffers; queued through touch_irq_work. */
+	struct delayed_work touch_work;
+	/* Lets the probe queue touch_work without taking workqueue locks. */
+	struct irq_work touch_irq_work;
+	/* touch_work will run: the probe need not kick it for a new extent. */
+	bool touch_armed;
+	/* A buffer reached NUMAHINT_TOUCH_HIGH_WATER: drain at once. */
+	atomic_t touch_urgent;
+	/* Extents per request: max_touch_events, capped; fixed in probe. */
+	u32 touch_batch;
+	/* Protects the touch queue and the free list below. */
+	spinlock_t touch_lock;
+	/* The pool's request buffers; touch_nr_bufs of them are allocated. */
+	struct numahint_touch_buf touch_bufs[NUMAHINT_TOUCH_POOL];
+	/* Size of the pool: what the queue can hold, up to the maximum. */
+	unsigned int touch_nr_bufs;
+	/* Buffers the device does not own, a stack of touch_nr_free. */
+	struct numahint_touch_buf *touch_free[NUMAHINT_TOUCH_POOL];
+	/* Entries in touch_free. */
+	unsigned int touch_nr_free;
 };
 
 /* /sys/kernel/debug/virtio_numahint/, shared by all devices. */
@@ -560,6 +729,473 @@ static int virtnumahint_free_page_report(struct page_reporting_dev_info *pr_dev_
 }
 
 /*
+ * Whether an allocation of @gfp_flags from @migratetype is a first touch
+ * worth reporting, per the touch_filter module parameter.
+ */
+static bool numahint_touch_wanted(gfp_t gfp_flags, int migratetype)
+{
+	const gfp_t user_movable = __GFP_HARDWALL | __GFP_MOVABLE;
+
+	switch (READ_ONCE(touch_filter)) {
+	case NUMAHINT_TOUCH_USER_MOVABLE:
+		return (gfp_flags & user_movable) == user_movable &&
+		       migratetype == MIGRATE_MOVABLE;
+	case NUMAHINT_TOUCH_USER:
+		return gfp_flags & __GFP_HARDWALL;
+	case NUMAHINT_TOUCH_MOVABLE:
+		return migratetype == MIGRATE_MOVABLE;
+	default:
+		return true;
+	}
+}
+
+/* Have touch_work run: at once if @urgent, else within touch_flush_ms. */
+static void virtnumahint_touch_kick(struct virtio_numahint *vnh, bool urgent)
+{
+	if (urgent)
+		atomic_set(&vnh->touch_urgent, 1);
+	irq_work_queue(&vnh->touch_irq_work);
+}
+
+/*
+ * mm_page_alloc probe: record 2^@order pages at @page, allocated by this
+ * CPU, in its buffer.  Runs inside the page allocator with preemption
+ * off, in process or interrupt context: no sleeping, no allocation, and
+ * no lock but this CPU's own.
+ */
+static void virtnumahint_touch_probe(void *data, struct page *page,
+				     unsigned int order, gfp_t gfp_flags,
+				     int migratetype)
+{
+	struct virtio_numahint *vnh = data;
+	struct numahint_touch_extent *last;
+	struct numahint_touch_cpu *tc;
+	unsigned long flags;
+	unsigned int nr;
+	u32 pages;
+	u64 addr;
+
+	/* page is NULL when the allocation failed. */
+	if (!page || !numahint_touch_wanted(gfp_flags, migratetype))
+		return;
+
+	addr = PFN_PHYS(page_to_pfn(page));
+	pages = NUMAHINT_TOUCH_PAGES(order);
+	tc = this_cpu_ptr(vnh->touch_cpu);
+
+	raw_spin_lock_irqsave(&tc->lock, flags);
+	nr = tc->nr;
+	if (nr) {
+		/* Runs of pages come in ascending, sometimes descending order. */
+		last = &tc->buf[nr - 1];
+		if (last->nr_pages <= U32_MAX - pages) {
+			if (last->addr + ((u64)last->nr_pages <<
+					  VIRTIO_NUMAHINT_PAGE_SHIFT) == addr) {
+				last->nr_pages += pages;
+				goto out_recorded;
+			}
+			if (addr + ((u64)pages << VIRTIO_NUMAHINT_PAGE_SHIFT) ==
+			    last->addr) {
+				last->addr = addr;
+				last->nr_pages += pages;
+				goto out_recorded;
+			}
+		}
+	}
+	if (nr == NUMAHINT_TOUCH_CPU_EXTENTS) {
+		WRITE_ONCE(tc->dropped, tc->dropped + 1);
+		raw_spin_unlock_irqrestore(&tc->lock, flags);
+		return;
+	}
+	tc->buf[nr].addr = addr;
+	tc->buf[nr].nr_pages = pages;
+	tc->nr = ++nr;
+out_recorded:
+	WRITE_ONCE(tc->events, tc->events + 1);
+	raw_spin_unlock_irqrestore(&tc->lock, flags);
+
+	/*
+	 * A first extent needs a drain to be due, unless one is already;
+	 * touch_work clears touch_armed before it drains, so an extent
+	 * added after its drain of this CPU sees the flag clear.
+	 */
+	if (nr == NUMAHINT_TOUCH_HIGH_WATER)
+		virtnumahint_touch_kick(vnh, true);
+	else if (nr == 1 && !READ_ONCE(vnh->touch_armed))
+		virtnumahint_touch_kick(vnh, false);
+}
+
+/* irq_work: queue touch_work, which the probe itself cannot. */
+static void virtnumahint_touch_irq_work(struct irq_work *work)
+{
+	struct virtio_numahint *vnh =
+		container_of(work, struct virtio_numahint, touch_irq_work);
+
+	WRITE_ONCE(vnh->touch_armed, true);
+	if (atomic_xchg(&vnh->touch_urgent, 0))
+		mod_delayed_work(system_freezable_wq, &vnh->touch_work, 0);
+	else
+		queue_delayed_work(system_freezable_wq, &vnh->touch_work,
+				   msecs_to_jiffies(READ_ONCE(vnh->touch_flush_ms)));
+}
+
+/* Account for a used touch request.  Called under touch_lock. */
+static void virtnumahint_touch_complete(struct virtio_numahint *vnh,
+					struct numahint_touch_buf *buf,
+					unsigned int used_len)
+{
+	u32 nr = le32_to_cpu(buf->req->hdr.nr_entries);
+	u32 nr_done;
+
+	/* Events may be dropped by the device without error: not all_done. */
+	switch (virtnumahint_check_resp(vnh, buf->resp, used_len, nr, 0, false,
+					&nr_done)) {
+	case -EINVAL:
+		atomic64_add(nr - nr_done,
+			     &vnh->stats[NUMAHINT_STAT_TOUCH_REJECTED]);
+		break;
+	case -EOPNOTSUPP:
+		numahint_count(vnh, NUMAHINT_STAT_TOUCH_UNSUPPORTED);
+		break;
+	default:
+		/* OK, or malformed: counted as such by check_resp. */
+		break;
+	}
+}
+
+/* Take back the requests the device has used.  Called under touch_lock. */
+static void virtnumahint_touch_reap(struct virtio_numahint *vnh)
+{
+	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_TOUCH];
+	struct numahint_touch_buf *buf;
+	unsigned int len;
+
+	while ((buf = virtqueue_get_buf(vq, &len))) {
+		virtnumahint_touch_complete(vnh, buf, len);
+		vnh->touch_free[vnh->touch_nr_free++] = buf;
+	}
+}
+
+/* Used buffer notification of the touch queue. */
+static void virtnumahint_touch_done(struct virtqueue *vq)
+{
+	struct virtio_numahint *vnh = vq->vdev->priv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vnh->touch_lock, flags);
+	virtnumahint_touch_reap(vnh);
+	spin_unlock_irqrestore(&vnh->touch_lock, flags);
+}
+
+/*
+ * A request buffer the device does not own, or NULL if all are in flight
+ * or first_touch was not negotiated (the debugfs switch runs the hook
+ * without a device to send to).
+ */
+static struct numahint_touch_buf *
+virtnumahint_touch_get_buf(struct virtio_numahint *vnh)
+{
+	struct numahint_touch_buf *buf = NULL;
+
+	if (!virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
+		return NULL;
+
+	spin_lock_irq(&vnh->touch_lock);
+	virtnumahint_touch_reap(vnh);
+	if (vnh->touch_nr_free)
+		buf = vnh->touch_free[--vnh->touch_nr_free];
+	spin_unlock_irq(&vnh->touch_lock);
+	return buf;
+}
+
+/* Hand @nr extents in @buf to the device, without waiting for it. */
+static void virtnumahint_touch_send(struct virtio_numahint *vnh,
+				    struct numahint_touch_buf *buf, u32 nr)
+{
+	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_TOUCH];
+	struct scatterlist sg_out, sg_in, *sgs[2];
+	bool notify;
+	int err;
+
+	buf->req->hdr.type = cpu_to_le16(VIRTIO_NUMAHINT_REQ_TOUCH);
+	buf->req->hdr.padding = 0;
+	buf->req->hdr.nr_entries = cpu_to_le32(nr);
+	memset(buf->resp, 0, sizeof(*buf->resp));
+
+	sg_init_one(&sg_out, buf->req, struct_size(buf->req, entries, nr));
+	sg_init_one(&sg_in, buf->resp, sizeof(*buf->resp));
+	sgs[0] = &sg_out;
+	sgs[1] = &sg_in;
+
+	spin_lock_irq(&vnh->touch_lock);
+	err = virtqueue_add_sgs(vq, sgs, 1, 1, buf, GFP_ATOMIC);
+	if (err) {
+		vnh->touch_free[vnh->touch_nr_free++] = buf;
+		spin_unlock_irq(&vnh->touch_lock);
+		dev_warn_ratelimited(&vnh->vdev->dev,
+				     "cannot queue first-touch events: %d\n",
+				     err);
+		atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_DROPPED]);
+		return;
+	}
+	notify = virtqueue_kick_prepare(vq);
+	spin_unlock_irq(&vnh->touch_lock);
+	if (notify)
+		virtqueue_notify(vq);
+
+	numahint_count(vnh, NUMAHINT_STAT_TOUCH_REQUESTS);
+	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_ENTRIES]);
+}
+
+/* Empty @cpu's buffer, counting what it held as dropped. */
+static void virtnumahint_touch_discard(struct numahint_touch_cpu *tc)
+{
+	raw_spin_lock_irq(&tc->lock);
+	WRITE_ONCE(tc->dropped, tc->dropped + tc->nr);
+	tc->nr = 0;
+	raw_spin_unlock_irq(&tc->lock);
+}
+
+/*
+ * Move the extents of every possible CPU's buffer into requests and send
+ * them.  Offline CPUs are drained too: whatever a CPU recorded before it
+ * went down goes out with the next drain.  Returns false if a CPU kept
+ * its buffer busy for NUMAHINT_TOUCH_DRAIN_PASSES passes.
+ */
+static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
+{
+	struct numahint_touch_buf *buf = NULL;
+	struct virtio_numahint_touch *entry;
+	struct numahint_touch_extent *ext;
+	struct numahint_touch_cpu *tc;
+	unsigned int cpu, pass, n, i;
+	bool drained = true;
+	u32 cpu_id, nr = 0;
+
+	for_each_possible_cpu(cpu) {
+		tc = per_cpu_ptr(vnh->touch_cpu, cpu);
+		cpu_id = numahint_cpu_arch_id(cpu);
+		for (pass = 0; READ_ONCE(tc->nr); pass++) {
+			if (pass == NUMAHINT_TOUCH_DRAIN_PASSES) {
+				drained = false;
+				break;
+			}
+			if (!buf)
+				buf = virtnumahint_touch_get_buf(vnh);
+			if (!buf) {
+				virtnumahint_touch_discard(tc);
+				break;
+			}
+
+			raw_spin_lock_irq(&tc->lock);
+			n = min_t(unsigned int, tc->nr, vnh->touch_batch - nr);
+			tc->nr -= n;
+			for (i = 0; i < n; i++) {
+				ext = &tc->buf[tc->nr + i];
+				entry = &buf->req->entries[nr + i];
+				entry->addr = cpu_to_le64(ext->addr);
+				entry->nr_pages = cpu_to_le32(ext->nr_pages);
+				entry->cpu_id = cpu_to_le32(cpu_id);
+			}
+			raw_spin_unlock_irq(&tc->lock);
+
+			nr += n;
+			if (nr == vnh->touch_batch) {
+				virtnumahint_touch_send(vnh, buf, nr);
+				buf = NULL;
+				nr = 0;
+			}
+		}
+	}
+
+	if (buf && nr) {
+		virtnumahint_touch_send(vnh, buf, nr);
+	} else if (buf) {
+		spin_lock_irq(&vnh->touch_lock);
+		vnh->touch_free[vnh->touch_nr_free++] = buf;
+		spin_unlock_irq(&vnh->touch_lock);
+	}
+	return drained;
+}
+
+static void virtnumahint_touch_work(struct work_struct *work)
+{
+	struct virtio_numahint *vnh =
+		container_of(to_delayed_work(work), struct virtio_numahint,
+			     touch_work);
+
+	WRITE_ONCE(vnh->touch_armed, false);
+	/*
+	 * Order the clear before the drain's buffer locks: a probe that
+	 * adds a first extent after we drained its CPU sees it clear.
+	 */
+	smp_mb();
+
+	if (!virtnumahint_touch_drain(vnh))
+		virtnumahint_touch_kick(vnh, true);
+}
+
+/* Find the mm_page_alloc tracepoint, which is not exported to modules. */
+static void numahint_find_page_alloc(struct tracepoint *tp, void *priv)
+{
+	struct tracepoint **found = priv;
+
+	if (!strcmp(tp->name, "mm_page_alloc"))
+		*found = tp;
+}
+
+static struct tracepoint *numahint_page_alloc_tp(void)
+{
+	struct tracepoint *tp = NULL;
+
+	for_each_kernel_tracepoint(numahint_find_page_alloc, &tp);
+	return tp;
+}
+
+static int virtnumahint_alloc_touch_cpu(struct virtio_numahint *vnh)
+{
+	struct numahint_touch_cpu __percpu *touch_cpu;
+	unsigned int cpu;
+
+	if (vnh->touch_cpu)
+		return 0;
+
+	touch_cpu = alloc_percpu(struct numahint_touch_cpu);
+	if (!touch_cpu)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		raw_spin_lock_init(&per_cpu_ptr(touch_cpu, cpu)->lock);
+	/* sysfs reads the per-CPU counters without touch_mutex. */
+	smp_store_release(&vnh->touch_cpu, touch_cpu);
+	return 0;
+}
+
+/* Register the hook if it is wanted and may run.  Under touch_mutex. */
+static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
+{
+	struct device *dev = &vnh->vdev->dev;
+	struct tracepoint *tp;
+	int err;
+
+	lockdep_assert_held(&vnh->touch_mutex);
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS) || vnh->touch_active ||
+	    !vnh->touch_ready || !vnh->touch_wanted)
+		return 0;
+
+	err = virtnumahint_alloc_touch_cpu(vnh);
+	if (err)
+		return err;
+
+	tp = numahint_page_alloc_tp();
+	if (!tp) {
+		dev_warn(dev,
+			 "no mm_page_alloc tracepoint; first-touch events disabled\n");
+		return -ENOENT;
+	}
+	err = tracepoint_probe_register(tp, virtnumahint_touch_probe, vnh);
+	if (err) {
+		dev_warn(dev,
+			 "cannot hook mm_page_alloc (%d); first-touch events disabled\n",
+			 err);
+		return err;
+	}
+	WRITE_ONCE(vnh->touch_active, true);
+	return 0;
+}
+
+/*
+ * Unregister the hook and send what it recorded; the device must still
+ * be alive.  Once this returns, the probe, the irq_work and touch_work
+ * are done with the buffers.  Under touch_mutex.
+ */
+static void virtnumahint_touch_hook_off(struct virtio_numahint *vnh)
+{
+	struct tracepoint *tp;
+
+	lockdep_assert_held(&vnh->touch_mutex);
+	if (!vnh->touch_active)
+		return;
+
+	tp = numahint_page_alloc_tp();
+	if (tp)
+		tracepoint_probe_unregister(tp, virtnumahint_touch_probe, vnh);
+	tracepoint_synchronize_unregister();
+	WRITE_ONCE(vnh->touch_active, false);
+
+	/* The probe is gone; its last kick may still be queueing the work. */
+	irq_work_sync(&vnh->touch_irq_work);
+	cancel_delayed_work_sync(&vnh->touch_work);
+	atomic_set(&vnh->touch_urgent, 0);
+	WRITE_ONCE(vnh->touch_armed, false);
+	virtnumahint_touch_drain(vnh);
+}
+
+/* DRIVER_OK is set: hook mm_page_alloc if first_touch was negotiated. */
+static void virtnumahint_start_touch(struct virtio_numahint *vnh)
+{
+	mutex_lock(&vnh->touch_mutex);
+	vnh->touch_ready = true;
+	virtnumahint_touch_hook_on(vnh);
+	mutex_unlock(&vnh->touch_mutex);
+}
+
+/*
+ * Unhook mm_page_alloc for good, or until restore.  Call this first in
+ * remove and freeze, while the device can still take what was recorded.
+ */
+static void virtnumahint_stop_touch(struct virtio_numahint *vnh)
+{
+	mutex_lock(&vnh->touch_mutex);
+	vnh->touch_ready = false;
+	virtnumahint_touch_hook_off(vnh);
+	mutex_unlock(&vnh->touch_mutex);
+}
+
+static int virtnumahint_alloc_touch(struct virtio_numahint *vnh)
+{
+	struct numahint_touch_buf *buf;
+	unsigned int i;
+
+	vnh->touch_batch = min_t(u32, vnh->max_touch_events,
+				 NUMAHINT_TOUCH_BATCH);
+	for (i = 0; i < NUMAHINT_TOUCH_POOL; i++) {
+		buf = &vnh->touch_bufs[i];
+		buf->req = kmalloc(struct_size(buf->req, entries,
+					       vnh->touch_batch), GFP_KERNEL);
+		buf->resp = kmalloc(sizeof(*buf->resp), GFP_KERNEL);
+		if (!buf->req || !buf->resp)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void virtnumahint_free_touch(struct virtio_numahint *vnh)
+{
+	unsigned int i;
+
+	for (i = 0; i < NUMAHINT_TOUCH_POOL; i++) {
+		kfree(vnh->touch_bufs[i].resp);
+		kfree(vnh->touch_bufs[i].req);
+	}
+}
+
+/*
+ * After the queues are set up, and again after a reset: every buffer is
+ * ours.  A request takes two descriptors, so a queue of N entries holds
+ * N / 2 requests at least.
+ */
+static void virtnumahint_reset_touch_pool(struct virtio_numahint *vnh)
+{
+	unsigned int i, size;
+
+	size = virtqueue_get_vring_size(vnh->vqs[NUMAHINT_VQ_TOUCH]);
+	vnh->touch_nr_bufs = min_t(unsigned int, NUMAHINT_TOUCH_POOL, size / 2);
+	for (i = 0; i < vnh->touch_nr_bufs; i++)
+		vnh->touch_free[i] = &vnh->touch_bufs[i];
+	vnh->touch_nr_free = vnh->touch_nr_bufs;
+}
+
+/*
  * Ask the device for the host node of @nr guest pages or CPUs (@type is
  * VIRTIO_NUMAHINT_REQ_PROBE_PAGE or _CPU) and keep the answer for debugfs.
  * @values are guest-physical addresses or Linux CPU numbers.
@@ -773,6 +1409,45 @@ static const struct file_operations numahint_probe_fops = {
 };
 
 /*
+ * debugfs touch_hook: 1 while the mm_page_alloc hook is registered.
+ * Writing 0 or 1 stops or starts it, also where first_touch was not
+ * negotiated: the hook then records and drops, which is how its cost on
+ * page faults is measured (selftests/numahint/numahint_fault_bench.c).
+ */
+static int numahint_touch_hook_get(void *data, u64 *val)
+{
+	struct virtio_numahint *vnh = data;
+
+	*val = READ_ONCE(vnh->touch_active);
+	return 0;
+}
+
+static int numahint_touch_hook_set(void *data, u64 val)
+{
+	struct virtio_numahint *vnh = data;
+	int err = 0;
+
+	if (val > 1)
+		return -EINVAL;
+
+	mutex_lock(&vnh->touch_mutex);
+	if (!vnh->touch_ready) {
+		err = -ENODEV;
+		goto out_unlock;
+	}
+	vnh->touch_wanted = val;
+	if (val)
+		err = virtnumahint_touch_hook_on(vnh);
+	else
+		virtnumahint_touch_hook_off(vnh);
+out_unlock:
+	mutex_unlock(&vnh->touch_mutex);
+	return err;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(numahint_touch_hook_fops, numahint_touch_hook_get,
+			 numahint_touch_hook_set, "%llu\n");
+
+/*
  * debugfs failures are deliberately not checked: the device works without
  * its debug files, and debugfs functions accept the error pointers.
  */
@@ -789,6 +1464,9 @@ static void virtnumahint_debugfs_init(struct virtio_numahint *vnh)
 	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
 		debugfs_create_file("probe", 0600, vnh->debugfs_dir, vnh,
 				    &numahint_probe_fops);
+	if (IS_ENABLED(CONFIG_TRACEPOINTS))
+		debugfs_create_file_unsafe("touch_hook", 0600, vnh->debugfs_dir,
+					   vnh, &numahint_touch_hook_fops);
 }
 
 static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
@@ -841,6 +1519,19 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  *   report_rejected     ranges the device rejected.
  *   report_errors       reports that could not be queued, were lost to
  *                       a broken queue, or got an unusable answer.
+ *   touch_active        1 while the mm_page_alloc hook records first
+ *                       touches: first_touch negotiated, or the hook
+ *                       started through debugfs touch_hook.
+ *   touch_events        page allocations recorded (one per allocation,
+ *                       whatever its order, coalesced ones included).
+ *   touch_dropped       allocations lost to a full per-CPU buffer, plus
+ *                       extents drained but not sent: no free request
+ *                       buffer, the queue refused them, or first_touch not
+ *                       negotiated.
+ *   touch_requests      first-touch requests sent to the device.
+ *   touch_entries       extents in those requests.
+ *   touch_rejected      extents the device rejected.
+ *   touch_unsupported   first-touch requests answered UNSUPPORTED.
  */
 static const char * const numahint_feature_names[] = {
 	[VIRTIO_NUMAHINT_F_FREE_REPORT]		= "free_report",
@@ -924,6 +1615,43 @@ static ssize_t report_order_used_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(report_order_used);
 
+/*
+ * A counter's value.  The probe counts its events and drops per CPU, to
+ * keep shared cache lines out of the page allocator.
+ */
+static u64 numahint_stat_read(struct virtio_numahint *vnh,
+			      enum numahint_stat stat)
+{
+	struct numahint_touch_cpu __percpu *touch_cpu;
+	u64 val = atomic64_read(&vnh->stats[stat]);
+	struct numahint_touch_cpu *tc;
+	unsigned int cpu;
+
+	/* Pairs with the release in virtnumahint_alloc_touch_cpu(). */
+	touch_cpu = smp_load_acquire(&vnh->touch_cpu);
+	if (!touch_cpu || (stat != NUMAHINT_STAT_TOUCH_EVENTS &&
+			   stat != NUMAHINT_STAT_TOUCH_DROPPED))
+		return val;
+
+	for_each_possible_cpu(cpu) {
+		tc = per_cpu_ptr(touch_cpu, cpu);
+		if (stat == NUMAHINT_STAT_TOUCH_EVENTS)
+			val += READ_ONCE(tc->events);
+		else
+			val += READ_ONCE(tc->dropped);
+	}
+	return val;
+}
+
+static ssize_t touch_active_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct virtio_numahint *vnh = numahint_from_dev(dev);
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vnh->touch_active));
+}
+static DEVICE_ATTR_RO(touch_active);
+
 struct numahint_stat_attr {
 	/* The sysfs file. */
 	struct device_attribute attr;
@@ -938,7 +1666,7 @@ static ssize_t numahint_stat_show(struct device *dev,
 		container_of(attr, struct numahint_stat_attr, attr);
 	struct virtio_numahint *vnh = numahint_from_dev(dev);
 
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&vnh->stats[sa->stat]));
+	return sysfs_emit(buf, "%llu\n", numahint_stat_read(vnh, sa->stat));
 }
 
 #define NUMAHINT_STAT_ATTR(_name, _stat)				\
@@ -960,6 +1688,12 @@ NUMAHINT_STAT_ATTR(report_ranges, NUMAHINT_STAT_REPORT_RANGES);
 NUMAHINT_STAT_ATTR(report_bytes, NUMAHINT_STAT_REPORT_BYTES);
 NUMAHINT_STAT_ATTR(report_rejected, NUMAHINT_STAT_REPORT_REJECTED);
 NUMAHINT_STAT_ATTR(report_errors, NUMAHINT_STAT_REPORT_ERRORS);
+NUMAHINT_STAT_ATTR(touch_events, NUMAHINT_STAT_TOUCH_EVENTS);
+NUMAHINT_STAT_ATTR(touch_dropped, NUMAHINT_STAT_TOUCH_DROPPED);
+NUMAHINT_STAT_ATTR(touch_requests, NUMAHINT_STAT_TOUCH_REQUESTS);
+NUMAHINT_STAT_ATTR(touch_entries, NUMAHINT_STAT_TOUCH_ENTRIES);
+NUMAHINT_STAT_ATTR(touch_rejected, NUMAHINT_STAT_TOUCH_REJECTED);
+NUMAHINT_STAT_ATTR(touch_unsupported, NUMAHINT_STAT_TOUCH_UNSUPPORTED);
 
 static struct attribute *virtnumahint_attrs[] = {
 	&dev_attr_features.attr,
@@ -983,6 +1717,13 @@ static struct attribute *virtnumahint_attrs[] = {
 	&numahint_stat_attr_report_bytes.attr.attr,
 	&numahint_stat_attr_report_rejected.attr.attr,
 	&numahint_stat_attr_report_errors.attr.attr,
+	&dev_attr_touch_active.attr,
+	&numahint_stat_attr_touch_events.attr.attr,
+	&numahint_stat_attr_touch_dropped.attr.attr,
+	&numahint_stat_attr_touch_requests.attr.attr,
+	&numahint_stat_attr_touch_entries.attr.attr,
+	&numahint_stat_attr_touch_rejected.attr.attr,
+	&numahint_stat_attr_touch_unsupported.attr.attr,
 	NULL
 };
 
@@ -1272,14 +2013,23 @@ static int virtnumahint_init_vqs(struct virtio_numahint *vnh)
 		[NUMAHINT_VQ_TOUCH]	= { "touch" },
 		[NUMAHINT_VQ_PROBE]	= { "probe" },
 	};
+	int err;
 
 	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
 		vqs_info[NUMAHINT_VQ_REPORT].callback = virtnumahint_ack;
+	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
+		vqs_info[NUMAHINT_VQ_TOUCH].callback = virtnumahint_touch_done;
 	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
 		vqs_info[NUMAHINT_VQ_PROBE].callback = virtnumahint_ack;
 
-	return virtio_find_vqs(vnh->vdev, NUMAHINT_VQ_MAX, vnh->vqs, vqs_info,
-			       NULL);
+	err = virtio_find_vqs(vnh->vdev, NUMAHINT_VQ_MAX, vnh->vqs, vqs_info,
+			      NULL);
+	if (err)
+		return err;
+
+	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
+		virtnumahint_reset_touch_pool(vnh);
+	return 0;
 }
 
 static int virtnumahint_validate(struct virtio_device *vdev)
@@ -1295,6 +2045,14 @@ static int virtnumahint_validate(struct virtio_device *vdev)
 		dev_err(&vdev->dev,
 			"device does not offer VIRTIO_F_VERSION_1; numahint is modern-only\n");
 		return -EINVAL;
+	}
+
+	/* First touches are seen through the mm_page_alloc tracepoint. */
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH) &&
+	    !IS_ENABLED(CONFIG_TRACEPOINTS)) {
+		dev_info(&vdev->dev,
+			 "first-touch events disabled: kernel built without CONFIG_TRACEPOINTS\n");
+		__virtio_clear_bit(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH);
 	}
 
 	/* The probe is only reachable through debugfs. */
@@ -1335,6 +2093,7 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	BUILD_BUG_ON(offsetof(struct numahint_probe_req, entries) != 8);
 	BUILD_BUG_ON(offsetof(struct numahint_probe_resp, node) != 8);
 	BUILD_BUG_ON(offsetof(struct numahint_report_req, ranges) != 8);
+	BUILD_BUG_ON(offsetof(struct numahint_touch_req, entries) != 8);
 	BUILD_BUG_ON(NUMAHINT_VQ_MAX != VIRTIO_NUMAHINT_NUM_VQS);
 
 	vnh = kzalloc(sizeof(*vnh), GFP_KERNEL);
@@ -1347,6 +2106,12 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	INIT_WORK(&vnh->config_work, virtnumahint_config_work);
 	spin_lock_init(&vnh->stop_update_lock);
 	mutex_init(&vnh->probe_lock);
+	mutex_init(&vnh->touch_mutex);
+	spin_lock_init(&vnh->touch_lock);
+	INIT_DELAYED_WORK(&vnh->touch_work, virtnumahint_touch_work);
+	init_irq_work(&vnh->touch_irq_work, virtnumahint_touch_irq_work);
+	vnh->touch_wanted = virtio_has_feature(vdev,
+					       VIRTIO_NUMAHINT_F_FIRST_TOUCH);
 
 	err = virtnumahint_read_config(vnh);
 	if (err)
@@ -1364,9 +2129,15 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 			goto out_free_report;
 	}
 
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH)) {
+		err = virtnumahint_alloc_touch(vnh);
+		if (err)
+			goto out_free_touch;
+	}
+
 	err = virtnumahint_init_vqs(vnh);
 	if (err)
-		goto out_free_report;
+		goto out_free_touch;
 
 	err = device_add_group(&vdev->dev, &virtnumahint_attr_group);
 	if (err)
@@ -1379,10 +2150,14 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	/* Requests are only allowed once DRIVER_OK is set. */
 	virtnumahint_start_requests(vnh);
 	virtnumahint_start_report(vnh);
+	virtnumahint_start_touch(vnh);
 	return 0;
 
 out_del_vqs:
 	vdev->config->del_vqs(vdev);
+out_free_touch:
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
+		virtnumahint_free_touch(vnh);
 out_free_report:
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
 		virtnumahint_free_report(vnh);
@@ -1398,6 +2173,7 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 {
 	struct virtio_numahint *vnh = vdev->priv;
 
+	virtnumahint_stop_touch(vnh);
 	virtnumahint_stop_report(vnh);
 	virtnumahint_stop_updates(vnh);
 	virtnumahint_stop_requests(vnh);
@@ -1408,6 +2184,10 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 
+	/* The hook may have run through debugfs without first_touch. */
+	free_percpu(vnh->touch_cpu);
+	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
+		virtnumahint_free_touch(vnh);
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
 		virtnumahint_free_report(vnh);
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
@@ -1420,12 +2200,15 @@ static void virtnumahint_remove(struct virtio_device *vdev)
  * Nothing the device holds survives a reset or matters after resume:
  * drop the queues, keep the driver state, and start again on restore.
  * Free pages isolated for a report are back with the allocator before
- * the reset, since unregistering waits for the report.
+ * the reset, since unregistering waits for the report.  First-touch
+ * requests still in flight are lost with the queue; the pool is refilled
+ * on restore.
  */
 static int virtnumahint_freeze(struct virtio_device *vdev)
 {
 	struct virtio_numahint *vnh = vdev->priv;
 
+	virtnumahint_stop_touch(vnh);
 	virtnumahint_stop_report(vnh);
 	virtnumahint_stop_updates(vnh);
 	virtnumahint_stop_requests(vnh);
@@ -1450,6 +2233,7 @@ static int virtnumahint_restore(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 	virtnumahint_start_requests(vnh);
 	virtnumahint_start_report(vnh);
+	virtnumahint_start_touch(vnh);
 
 	/* touch_flush_ms may have changed while we were away. */
 	spin_lock_irq(&vnh->stop_update_lock);
@@ -1463,6 +2247,7 @@ static int virtnumahint_restore(struct virtio_device *vdev)
 
 static unsigned int virtnumahint_features[] = {
 	VIRTIO_NUMAHINT_F_FREE_REPORT,
+	VIRTIO_NUMAHINT_F_FIRST_TOUCH,
 	VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
 };
 
