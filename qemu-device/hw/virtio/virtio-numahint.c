@@ -567,8 +567,9 @@ static bool virtio_numahint_touch_event(VirtIONumahint *s,
 
 /*
  * Parse the vcpu-nodes property, the host node of each vCPU by index,
- * colon-separated (commas separate -device options): "0:1:-:1" gives
- * vCPU 2 no node.
+ * colon-separated (commas separate -device options): with "0:1:-:1",
+ * vCPU 2 and any vCPU past the list take their node from their thread's
+ * CPU affinity.
  */
 static bool virtio_numahint_parse_vcpu_nodes(VirtIONumahint *s, Error **errp)
 {

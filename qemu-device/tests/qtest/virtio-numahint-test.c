@@ -189,7 +189,6 @@ static void numahint_setup(Numahint *nh, uint64_t features)
 
     g_assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
     g_assert_true(offered & (1ull << VIRTIO_NUMAHINT_F_FREE_REPORT));
-    g_assert_false(offered & (1ull << VIRTIO_NUMAHINT_F_FIRST_TOUCH));
     g_assert_false(offered & (1ull << VIRTIO_NUMAHINT_F_LOCALITY_PROBE));
     qvirtio_set_features(vdev, offered & features &
                          ~(QVIRTIO_F_BAD_FEATURE |
@@ -469,6 +468,120 @@ static void test_valid_report_split_across_descriptors(void *obj, void *data,
 }
 
 /* --- entry errors --- */
+
+/* --- first-touch events --- */
+
+/* One counter of the device's "stats" property. */
+static uint64_t numahint_stat(Numahint *nh, const char *name)
+{
+    QDict *rsp;
+    uint64_t value;
+
+    rsp = qtest_qmp(nh->qts, "{ 'execute': 'qom-get', 'arguments': "
+                    "{ 'path': %s, 'property': 'stats' } }",
+                    QVIRTIO_NUMAHINT_ID);
+    g_assert_true(qdict_haskey(rsp, "return"));
+    value = stat_field(qdict_get_qdict(rsp, "return"), name);
+    qobject_unref(rsp);
+    return value;
+}
+
+static struct virtio_numahint_touch mktouch(uint64_t addr, uint32_t nr_pages,
+                                            uint32_t cpu_id)
+{
+    struct virtio_numahint_touch t = {
+        .addr = cpu_to_le64(addr),
+        .nr_pages = cpu_to_le32(nr_pages),
+        .cpu_id = cpu_to_le32(cpu_id),
+    };
+
+    return t;
+}
+
+static void numahint_touch(Numahint *nh, const struct virtio_numahint_touch *t,
+                           uint32_t nr, struct virtio_numahint_resp *resp)
+{
+    numahint_request(nh, VIRTIO_NUMAHINT_VQ_TOUCH, VIRTIO_NUMAHINT_REQ_TOUCH,
+                     nr, t, nr * sizeof(*t), resp);
+}
+
+/* Waits until the placement timer has worked through the queue. */
+static void numahint_wait_placed(Numahint *nh)
+{
+    gint64 deadline = g_get_monotonic_time() + NUMAHINT_TIMEOUT_US;
+
+    while (numahint_stat(nh, "touch-pages-pending")) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(10 * 1000);
+    }
+}
+
+/*
+ * vCPU 0 (APIC id 0) is on host node 0 (vcpu-nodes=0): an event for the
+ * populated 2 MiB range is queued and placed.  This host may have one
+ * node only, so the pages are found local or, untouched, absent; either
+ * way every page is accounted for and the content is unchanged.
+ */
+static void test_touch_event_is_placed(void *obj, void *data,
+                                       QGuestAllocator *a)
+{
+    uint32_t nr_pages = SZ_2M / PAGE;
+    struct virtio_numahint_touch t = mktouch(0, nr_pages, 0);
+    struct virtio_numahint_resp resp;
+    uint64_t events, accepted, placed;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    t.addr = cpu_to_le64(nh.range);
+    events = numahint_stat(&nh, "touch-events");
+    accepted = numahint_stat(&nh, "touch-pages-accepted");
+    numahint_touch(&nh, &t, 1, &resp);
+    g_assert_cmpuint(resp.status, ==, VIRTIO_NUMAHINT_RESP_OK);
+    g_assert_cmpuint(resp.nr_done, ==, 1);
+    g_assert_cmpuint(numahint_stat(&nh, "touch-events"), ==, events + 1);
+    g_assert_cmpuint(numahint_stat(&nh, "touch-pages-accepted"), ==,
+                     accepted + nr_pages);
+
+    numahint_wait_placed(&nh);
+    placed = numahint_stat(&nh, "touch-pages-local") +
+             numahint_stat(&nh, "touch-pages-migrated") +
+             numahint_stat(&nh, "touch-pages-absent");
+    g_assert_cmpuint(placed, >=, nr_pages);
+    g_assert_cmpuint(numahint_stat(&nh, "touch-pages-failed-other") +
+                     numahint_stat(&nh, "touch-pages-failed-fault"), ==, 0);
+    check_area_intact(&nh);
+    numahint_check_running(&nh);
+}
+
+/*
+ * Events outside guest RAM, misaligned, empty or from an unknown vCPU are
+ * entry errors: rejected, counted, nothing queued, memory intact.
+ */
+static void test_touch_bad_events_are_rejected(void *obj, void *data,
+                                               QGuestAllocator *a)
+{
+    struct virtio_numahint_resp resp;
+    struct virtio_numahint_touch t[4];
+    uint64_t rejected, accepted;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    t[0] = mktouch(nh.range + 1, 1, 0);
+    t[1] = mktouch(nh.range, 0, 0);
+    t[2] = mktouch(nh.ram_size + SZ_2M, 1, 0);
+    t[3] = mktouch(nh.range, 1, 999);
+    rejected = numahint_stat(&nh, "touch-rejected");
+    accepted = numahint_stat(&nh, "touch-pages-accepted");
+    numahint_touch(&nh, t, ARRAY_SIZE(t), &resp);
+    g_assert_cmpuint(resp.status, ==, VIRTIO_NUMAHINT_RESP_REJECTED);
+    g_assert_cmpuint(resp.nr_done, ==, 0);
+    g_assert_cmpuint(numahint_stat(&nh, "touch-rejected"), ==,
+                     rejected + ARRAY_SIZE(t));
+    g_assert_cmpuint(numahint_stat(&nh, "touch-pages-accepted"), ==,
+                     accepted);
+    check_area_intact(&nh);
+    numahint_check_running(&nh);
+}
 
 typedef enum BadRangeKind {
     BAD_BEYOND_RAM_END,
@@ -1000,6 +1113,14 @@ static void register_virtio_numahint_test(void)
         qos_add_test(unsupported_names[i], "virtio-numahint",
                      test_unsupported_request, &opts);
     }
+    opts.arg = NULL;
+    opts.edge.extra_device_opts = "first-touch=on,vcpu-nodes=0";
+    qos_add_test("touch-event-is-placed", "virtio-numahint",
+                 test_touch_event_is_placed, &opts);
+    qos_add_test("touch-bad-events-are-rejected", "virtio-numahint",
+                 test_touch_bad_events_are_rejected, &opts);
+    opts.edge.extra_device_opts = NULL;
+
     for (i = 0; i < ARRAY_SIZE(violation_names); i++) {
         opts.arg = GINT_TO_POINTER(i);
         qos_add_test(violation_names[i], "virtio-numahint",

@@ -123,7 +123,10 @@ struct VirtIONumahint {
     /* Size of the host's transparent huge pages. */
     uint64_t host_thp_size;
 
-    /* "vcpu-nodes": host node of vCPU i, colon-separated; "-": unknown. */
+    /*
+     * "vcpu-nodes": host node of vCPU i, colon-separated; "-" or no entry:
+     * from the vCPU thread's affinity.
+     */
     char *vcpu_nodes;
     /* Parsed vcpu-nodes, indexed by cpu_index; -1 where not given. */
     int *vcpu_node_of_index;
