@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the first-touch hook costs page faults: fault in every 4 KiB page
+ * of an anonymous mapping, unmap it, and again, for a fixed time, with
+ * the mm_page_alloc hook off and on in turn (debugfs touch_hook) in the
+ * same boot.  Prints faults per second for each phase and the ratio of
+ * the means, active / inactive.  A benchmark, not a test: it does not
+ * judge the ratio, and it restores the hook as it found it.
+ *
+ *   numahint_fault_bench [-m MiB] [-t seconds per phase] [-r rounds]
+ *
+ * Runs as root in a guest with the module loaded and debugfs mounted.
+ * The hook may be switched on without first_touch: it then records and
+ * drops, which measures the probe itself, not the sending.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+
+#include "numahint_sysfs.h"
+
+#define DEBUGFS_DIR	"/sys/kernel/debug/virtio_numahint"
+
+static char hook_path[PATH_MAX];
+
+static int set_hook(int on)
+{
+	int fd, ret = 0;
+
+	fd = open(hook_path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "1\n" : "0\n", 2) != 2)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int get_hook(void)
+{
+	char buf[16];
+
+	if (numahint_read_file(hook_path, buf, sizeof(buf)))
+		return -1;
+	return atoi(buf);
+}
+
+/* Fault in @bytes page by page, unmap, repeat for @seconds. */
+static double faults_per_second(size_t bytes, double seconds)
+{
+	unsigned long long faults = 0;
+	double start = numahint_now(), took;
+	size_t off;
+	char *mem;
+
+	do {
+		mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+		/* Order-0 faults: the most hook calls per byte. */
+		madvise(mem, bytes, MADV_NOHUGEPAGE);
+		for (off = 0; off < bytes; off += 4096)
+			mem[off] = 1;
+		munmap(mem, bytes);
+		faults += bytes / 4096;
+		took = numahint_now() - start;
+	} while (took < seconds);
+	return faults / took;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 2.0, rate, sum[2] = { 0, 0 };
+	unsigned long long ev0, ev1;
+	int rounds = 3, mib = 64, opt, round, on, was;
+	const char *why;
+
+	while ((opt = getopt(argc, argv, "m:t:r:")) != -1) {
+		switch (opt) {
+		case 'm':
+			mib = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr,
+				"usage: %s [-m MiB] [-t seconds] [-r rounds]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (mib <= 0 || seconds <= 0 || rounds <= 0)
+		ksft_exit_fail_msg("-m, -t and -r must be positive\n");
+
+	if (numahint_find_device(&why))
+		ksft_exit_skip("%s\n", why);
+	snprintf(hook_path, sizeof(hook_path), "%s/%s/touch_hook",
+		 DEBUGFS_DIR, numahint_dev);
+	was = get_hook();
+	if (was < 0)
+		ksft_exit_skip("cannot read %s\n", hook_path);
+
+	printf("# fault bench: %d MiB, %.1f s per phase, %d rounds, %s\n",
+	       mib, seconds, rounds,
+	       numahint_has_feature("first_touch") ?
+	       "first_touch negotiated" : "first_touch not negotiated (hook records and drops)");
+	/* Warm up: page tables, the allocator's per-CPU lists. */
+	faults_per_second((size_t)mib << 20, seconds / 2);
+
+	for (round = 0; round < rounds; round++) {
+		for (on = 0; on <= 1; on++) {
+			if (set_hook(on))
+				ksft_exit_fail_msg("cannot write %s: %s\n",
+						   hook_path, strerror(errno));
+			if (numahint_read_attr("touch_events", &ev0))
+				ev0 = 0;
+			rate = faults_per_second((size_t)mib << 20, seconds);
+			if (numahint_read_attr("touch_events", &ev1))
+				ev1 = 0;
+			sum[on] += rate;
+			printf("# round %d hook %-8s %12.0f faults/s  touch_events +%llu\n",
+			       round, on ? "active" : "inactive", rate,
+			       ev1 - ev0);
+		}
+	}
+	set_hook(was);
+
+	printf("# mean inactive %.0f faults/s, active %.0f faults/s\n",
+	       sum[0] / rounds, sum[1] / rounds);
+	printf("# ratio active/inactive %.4f\n", sum[1] / sum[0]);
+	return 0;
+}
