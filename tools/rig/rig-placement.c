@@ -12,6 +12,7 @@
  * as rig-touch prints them.  move_pages(2) with no target nodes reports
  * the node of each page.  Prints one line:
  *   pages=N node0=A node1=B ... absent=C error=D
+ * (absent: no host page behind it: never touched, or discarded).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -110,8 +111,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			if (status[i] >= 0 && status[i] < MAX_NODES)
 				counts[status[i]]++;
-			else if (status[i] == -ENOENT)
-				absent++;
+			else if (status[i] == -ENOENT || status[i] == -EFAULT)
+				absent++;	/* never touched, or discarded */
 			else
 				error++;
 		}
