@@ -3,8 +3,9 @@
  * What the first-touch hook costs page faults: fault in every 4 KiB page
  * of an anonymous mapping, unmap it, and again, for a fixed time, with
  * the mm_page_alloc hook off and on in turn (debugfs touch_hook) in the
- * same boot.  Prints faults per second for each phase and the ratio of
- * the means, active / inactive.  A benchmark, not a test: it does not
+ * same boot.  Prints faults per second for each phase, the ratio of the
+ * means, active / inactive, and the median of the per-round ratios, which
+ * resists the drift of a noisy host better.  A benchmark, not a test: it does not
  * judge the ratio, and it restores the hook as it found it.
  *
  *   numahint_fault_bench [-m MiB] [-t seconds per phase] [-r rounds]
@@ -19,8 +20,16 @@
 #include "numahint_sysfs.h"
 
 #define DEBUGFS_DIR	"/sys/kernel/debug/virtio_numahint"
+#define MAX_ROUNDS	1000
 
 static char hook_path[PATH_MAX];
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
 
 static int set_hook(int on)
 {
@@ -70,7 +79,8 @@ static double faults_per_second(size_t bytes, double seconds)
 
 int main(int argc, char **argv)
 {
-	double seconds = 2.0, rate, sum[2] = { 0, 0 };
+	double seconds = 2.0, rate[2], sum[2] = { 0, 0 };
+	static double ratio[MAX_ROUNDS];
 	unsigned long long ev0, ev1;
 	int rounds = 3, mib = 64, opt, round, on, was;
 	const char *why;
@@ -93,8 +103,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (mib <= 0 || seconds <= 0 || rounds <= 0)
-		ksft_exit_fail_msg("-m, -t and -r must be positive\n");
+	if (mib <= 0 || seconds <= 0 || rounds <= 0 || rounds > MAX_ROUNDS)
+		ksft_exit_fail_msg("-m, -t and -r must be positive, -r at most %d\n",
+				   MAX_ROUNDS);
 
 	if (numahint_find_device(&why))
 		ksft_exit_skip("%s\n", why);
@@ -118,19 +129,25 @@ int main(int argc, char **argv)
 						   hook_path, strerror(errno));
 			if (numahint_read_attr("touch_events", &ev0))
 				ev0 = 0;
-			rate = faults_per_second((size_t)mib << 20, seconds);
+			rate[on] = faults_per_second((size_t)mib << 20,
+						     seconds);
 			if (numahint_read_attr("touch_events", &ev1))
 				ev1 = 0;
-			sum[on] += rate;
+			sum[on] += rate[on];
 			printf("# round %d hook %-8s %12.0f faults/s  touch_events +%llu\n",
-			       round, on ? "active" : "inactive", rate,
+			       round, on ? "active" : "inactive", rate[on],
 			       ev1 - ev0);
 		}
+		ratio[round] = rate[1] / rate[0];
 	}
 	set_hook(was);
 
 	printf("# mean inactive %.0f faults/s, active %.0f faults/s\n",
 	       sum[0] / rounds, sum[1] / rounds);
 	printf("# ratio active/inactive %.4f\n", sum[1] / sum[0]);
+	qsort(ratio, rounds, sizeof(ratio[0]), cmp_double);
+	printf("# median per-round ratio active/inactive %.4f\n",
+	       rounds % 2 ? ratio[rounds / 2] :
+	       (ratio[rounds / 2 - 1] + ratio[rounds / 2]) / 2);
 	return 0;
 }
