@@ -11,7 +11,8 @@
 
 mib=64
 hold=5
-for arg in $(cat /proc/cmdline); do
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
 	case "$arg" in
 	rig.mib=*) mib=${arg#*=} ;;
 	rig.hold=*) hold=${arg#*=} ;;

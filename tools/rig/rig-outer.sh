@@ -23,7 +23,8 @@ HMP=/tmp/inner-hmp.sock
 FIFO=/tmp/inner-console
 GPAS=/tmp/b-gpas
 
-for arg in $(cat /proc/cmdline); do
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
 	case "$arg" in
 	rig.config=*) config=${arg#*=} ;;
 	esac
@@ -42,7 +43,11 @@ first_cpu() {
 }
 cpu0=$(first_cpu 0)
 cpu1=$(first_cpu 1)
-echo "RIG-OUTER nodes=$(ls -d /sys/devices/system/node/node* | wc -l)" \
+nodes=0
+for node in /sys/devices/system/node/node[0-9]*; do
+	[ -d "$node" ] && nodes=$((nodes + 1))
+done
+echo "RIG-OUTER nodes=$nodes" \
 	"node0-cpus=$(cat /sys/devices/system/node/node0/cpulist)" \
 	"node1-cpus=$(cat /sys/devices/system/node/node1/cpulist 2>/dev/null)" \
 	"thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled)" \
@@ -70,8 +75,8 @@ qpid=$!
 # until the reader below opens it, and creates its vCPUs before that).
 (
 	for _ in $(seq 600); do
-		t0= t1=
-		for task in /proc/$qpid/task/*; do
+		t0='' t1=''
+		for task in /proc/"$qpid"/task/*; do
 			case "$(cat "$task/comm" 2>/dev/null)" in
 			"CPU 0/TCG") t0=${task##*/} ;;
 			"CPU 1/TCG") t1=${task##*/} ;;
@@ -95,6 +100,7 @@ ram_hva=
 ram_size=
 find_ram() {
 	[ -n "$ram_hva" ] && return 0
+	# shellcheck disable=SC2046 # two words: HVA and size
 	set -- $($R/rig-hmp "$HMP" info ramblock | awk '$1 == "pc.ram" { print $7, $5 }')
 	ram_hva=$1
 	ram_size=$2
