@@ -15,6 +15,7 @@
 #   RIG-OUTER ...                   what the outer side did
 #   inner: ...                      a line of the inner console
 #   RIG-RESULT key=value ...        measurements
+#   RIG-STATS {json}                the numahint device's counters (qom-get)
 #   RIG-FAIL reason                 the scenario could not be measured
 #   RIG-END                         the outer side is done
 
@@ -139,6 +140,11 @@ while IFS= read -r line; do
 	esac
 done <"$FIFO"
 end=$(cut -d' ' -f1 /proc/uptime)
+
+# The numahint device's counters, if there is one (id nh0).
+$R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
+	sed -n 's/^[^{]*\({.*}\)[^}]*$/RIG-STATS \1/p'
+
 echo "RIG-RESULT inner-seconds=$(awk "BEGIN { print $end - $start }")"
 
 # Stop the inner QEMU (the scenario holds its memory until then).
