@@ -18,9 +18,14 @@
 #define NR_TESTS	2
 
 #define CHILD_BYTES	(256ULL << 20)
-/* Report at least this much of the child's memory ... */
-#define WANT_BYTES	(CHILD_BYTES * 9 / 10)
-/* ... within this many seconds of its exit. */
+/*
+ * Report at least this much of the child's memory.  Not all of it: 6.7+
+ * kernels tune per-CPU free lists up to tens of MiB, and pages held there
+ * are not in the buddy allocator, so page reporting cannot see them.  The
+ * host-side test measures what actually leaves the host.
+ */
+#define WANT_BYTES	(CHILD_BYTES * 3 / 4)
+/* Within this many seconds of its exit. */
 #define REPORT_LIMIT_S	60.0
 #define POLL_S		0.1
 
@@ -88,7 +93,7 @@ static int touch_and_exit(void)
 static void test_report_freed_memory(void)
 {
 	static const char name[] =
-		"256 MiB freed by an exiting process are reported within 60 s";
+		"3/4 of 256 MiB freed by an exiting process reported within 60 s";
 	unsigned long long bytes_at_start, bytes, grown = 0;
 	double freed_at, took;
 	int status;

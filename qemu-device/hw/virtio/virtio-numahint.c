@@ -283,6 +283,25 @@ static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
     return s->host_cpu_node[last];
 }
 
+/* The size of the host's transparent huge pages, or of a page without. */
+static uint64_t virtio_numahint_read_thp_size(void)
+{
+    g_autofree char *enabled = NULL, *size_text = NULL;
+    uint64_t size;
+
+    /* QEMU asks for THP on guest RAM: only "never" turns them off. */
+    if (!g_file_get_contents("/sys/kernel/mm/transparent_hugepage/enabled",
+                             &enabled, NULL, NULL) ||
+        strstr(enabled, "[never]") ||
+        !g_file_get_contents("/sys/kernel/mm/transparent_hugepage/"
+                             "hpage_pmd_size", &size_text, NULL, NULL) ||
+        qemu_strtou64(g_strstrip(size_text), NULL, 10, &size) ||
+        !is_power_of_2(size) || size < qemu_real_host_page_size()) {
+        return qemu_real_host_page_size();
+    }
+    return size;
+}
+
 /*
  * Map every host CPU to its node from sysfs (unknown CPUs stay at -1),
  * and find the size of the host's transparent huge pages.
@@ -290,20 +309,9 @@ static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
 static void virtio_numahint_read_host_topology(VirtIONumahint *s)
 {
     long nr = sysconf(_SC_NPROCESSORS_CONF);
-    g_autofree char *thp = NULL;
     unsigned int cpu;
 
-    s->host_thp_size = qemu_real_host_page_size();
-    if (g_file_get_contents("/sys/kernel/mm/transparent_hugepage/"
-                            "hpage_pmd_size", &thp, NULL, NULL)) {
-        uint64_t size;
-
-        if (!qemu_strtou64(g_strstrip(thp), NULL, 10, &size) &&
-            is_power_of_2(size) && size > s->host_thp_size) {
-            s->host_thp_size = size;
-        }
-    }
-
+    s->host_thp_size = virtio_numahint_read_thp_size();
     s->nr_host_cpus = nr > 0 ? nr : 0;
     s->host_cpu_node = g_new(int, s->nr_host_cpus);
     for (cpu = 0; cpu < s->nr_host_cpus; cpu++) {
