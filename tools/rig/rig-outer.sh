@@ -15,7 +15,7 @@
 #   RIG-OUTER ...                   what the outer side did
 #   inner: ...                      a line of the inner console
 #   RIG-RESULT key=value ...        measurements
-#   RIG-STATS {json}                the numahint device's counters (qom-get)
+#   RIG-STATS phase=P {json}        the numahint device's counters (qom-get)
 #   RIG-FAIL reason                 the scenario could not be measured
 #   RIG-END                         the outer side is done
 
@@ -109,13 +109,17 @@ find_ram() {
 	echo "RIG-OUTER inner RAM pc.ram hva=$ram_hva size=$ram_size"
 }
 
-# Sample placement of B's pages and of all inner RAM.
+# Sample placement of B's pages and of all inner RAM, and the numahint
+# device's counters if there is one (id nh0).
 sample() {
 	find_ram || return
 	b=$($R/rig-placement "$qpid" "$ram_hva" "$GPAS")
 	all=$($R/rig-placement "$qpid" "$ram_hva" --all "$ram_size")
+	stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
+		sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
 	echo "RIG-RESULT phase=$1 what=B $b"
 	echo "RIG-RESULT phase=$1 what=ram $all"
+	[ -n "$stats" ] && echo "RIG-STATS phase=$1 $stats"
 }
 
 cr=$(printf '\r')
@@ -141,9 +145,6 @@ while IFS= read -r line; do
 done <"$FIFO"
 end=$(cut -d' ' -f1 /proc/uptime)
 
-# The numahint device's counters, if there is one (id nh0).
-$R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
-	sed -n 's/^[^{]*\({.*}\)[^}]*$/RIG-STATS \1/p'
 
 echo "RIG-RESULT inner-seconds=$(awk "BEGIN { print $end - $start }")"
 
