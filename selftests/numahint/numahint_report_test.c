@@ -10,8 +10,6 @@
  * reporting.
  */
 #define _GNU_SOURCE
-#include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "numahint_sysfs.h"
 
@@ -69,50 +67,19 @@ static void wait_reports_quiet(void)
 		       numahint_now() - start, last);
 }
 
-/* In a child: touch every page of CHILD_BYTES, then exit to free them. */
-static int touch_and_exit(void)
-{
-	long psize = sysconf(_SC_PAGESIZE);
-	unsigned long long off;
-	char *mem;
-
-	mem = mmap(NULL, CHILD_BYTES, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		ksft_print_msg("mmap %llu MiB: %s\n", CHILD_BYTES >> 20,
-			       strerror(errno));
-		_exit(1);
-	}
-	for (off = 0; off < CHILD_BYTES; off += psize)
-		mem[off] = (char)(off / psize) | 1;
-	/* Hold it a moment, so that a host sampling from outside sees it all. */
-	numahint_sleep(1.0);
-	_exit(0);
-}
-
 static void test_report_freed_memory(void)
 {
 	static const char name[] =
 		"3/4 of 256 MiB freed by an exiting process reported within 60 s";
 	unsigned long long bytes_at_start, bytes, grown = 0;
 	double freed_at, took;
-	int status;
-	pid_t pid;
 
 	ksft_print_msg("[RUN] %s\n", __func__);
 	wait_reports_quiet();
 	if (numahint_read_attr("report_bytes", &bytes_at_start))
 		ksft_exit_fail_msg("cannot read report_bytes\n");
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
-	if (!pid)
-		touch_and_exit();
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status)) {
-		ksft_print_msg("child did not touch its memory and exit cleanly\n");
+	if (numahint_touch_in_child(CHILD_BYTES, false, 1.0)) {
 		ksft_test_result_fail(name);
 		return;
 	}

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +154,52 @@ static inline void numahint_sleep(double seconds)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+/*
+ * In a child process, write every 4 KiB of @bytes of anonymous memory
+ * (in base pages when @no_thp: one allocation event per page), hold it
+ * @hold seconds (so that the host, sampling from outside, sees all of it
+ * resident), and exit, freeing it.  Returns 0 once the child exited
+ * cleanly, -1 otherwise.
+ */
+static inline int numahint_touch_in_child(unsigned long long bytes,
+					  bool no_thp, double hold)
+{
+	unsigned long long off;
+	int status;
+	char *mem;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		ksft_print_msg("fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (!pid) {
+		mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED) {
+			ksft_print_msg("mmap %llu MiB: %s\n", bytes >> 20,
+				       strerror(errno));
+			_exit(1);
+		}
+		if (no_thp && madvise(mem, bytes, MADV_NOHUGEPAGE) &&
+		    errno != EINVAL)
+			ksft_print_msg("madvise(MADV_NOHUGEPAGE): %s\n",
+				       strerror(errno));
+		for (off = 0; off < bytes; off += 4096)
+			mem[off] = (char)(off >> 12) | 1;
+		numahint_sleep(hold);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		ksft_print_msg("child did not touch its memory and exit cleanly\n");
+		return -1;
+	}
+	return 0;
 }
 
 #endif /* NUMAHINT_SYSFS_H */

@@ -13,8 +13,6 @@
  * device, first_touch is not negotiated or the hook is not active.
  */
 #define _GNU_SOURCE
-#include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "numahint_sysfs.h"
 
@@ -55,46 +53,15 @@ static int read_counters(unsigned long long *val)
 	return 0;
 }
 
-/* In a child: fault in every 4 KiB page of CHILD_BYTES, then exit. */
-static int touch_and_exit(void)
-{
-	unsigned long long off;
-	char *mem;
-
-	mem = mmap(NULL, CHILD_BYTES, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		ksft_print_msg("mmap %llu MiB: %s\n", CHILD_BYTES >> 20,
-			       strerror(errno));
-		_exit(1);
-	}
-	/* A THP would be one event for 512 pages; count pages instead. */
-	if (madvise(mem, CHILD_BYTES, MADV_NOHUGEPAGE) && errno != EINVAL)
-		ksft_print_msg("madvise(MADV_NOHUGEPAGE): %s\n",
-			       strerror(errno));
-	for (off = 0; off < CHILD_BYTES; off += 4096)
-		mem[off] = (char)(off >> 12) | 1;
-	_exit(0);
-}
-
 static void test_touch_recorded(void)
 {
 	static const char name[] =
 		"64 MiB touched by a process are recorded as >= 16384 allocations";
 	unsigned long long now[NR_COUNTERS], events, dropped;
-	int status;
-	pid_t pid;
 
 	ksft_print_msg("[RUN] %s\n", __func__);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
-	if (!pid)
-		touch_and_exit();
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status)) {
-		ksft_print_msg("child did not touch its memory and exit cleanly\n");
+	/* A THP would be one event for 512 pages; count pages instead. */
+	if (numahint_touch_in_child(CHILD_BYTES, true, 0)) {
 		ksft_test_result_fail(name);
 		return;
 	}

@@ -79,12 +79,13 @@ def resident_bytes(pid: int, start: int, length: int) -> int:
 
 class ResidentSampler:
     """Samples the resident size of a host range in a background thread,
-    keeping the peak, until stopped."""
+    keeping the peak and the lowest sample since the peak, until stopped."""
 
     def __init__(self, pid: int, start: int, length: int,
                  interval: float = 0.2):
         self.peak = 0
         self.last = 0
+        self.low_after_peak = 0
         self._args = (pid, start, length)
         self._interval = interval
         self._stop = threading.Event()
@@ -96,7 +97,10 @@ class ResidentSampler:
                 self.last = resident_bytes(*self._args)
             except OSError:
                 return
-            self.peak = max(self.peak, self.last)
+            if self.last >= self.peak:
+                self.peak = self.low_after_peak = self.last
+            else:
+                self.low_after_peak = min(self.low_after_peak, self.last)
             self._stop.wait(self._interval)
 
     def __enter__(self) -> "ResidentSampler":

@@ -87,9 +87,10 @@ class ScriptGuest:
         """The device's counters (qom-get nh0 stats)."""
         return self.qmp("qom-get", path="nh0", property="stats")["return"]
 
-    def settled_stats(self, quiet: float = 2.0, timeout: float = 30.0) -> dict:
+    def settled_stats(self, quiet: float = 5.0, timeout: float = 60.0) -> dict:
         """The device's counters once no report has arrived for `quiet`
-        seconds (the guest may stop watching before its last report)."""
+        seconds (the guest may stop watching before its last report; page
+        reporting waits 2 s after memory is freed before it reports)."""
         deadline = time.monotonic() + timeout
         stats = self.stats()
         since = time.monotonic()
