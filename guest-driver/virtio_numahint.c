@@ -221,8 +221,10 @@ enum numahint_stat {
 	NUMAHINT_STAT_REPORT_ERRORS,
 	/* Allocations recorded as first touches; also counted per CPU. */
 	NUMAHINT_STAT_TOUCH_EVENTS,
-	/* Allocations and extents lost: buffer full, no request buffer. */
+	/* Allocations lost to a full per-CPU buffer; counted per CPU. */
 	NUMAHINT_STAT_TOUCH_DROPPED,
+	/* Extents drained but not sent: no request buffer, queue refused. */
+	NUMAHINT_STAT_TOUCH_UNSENT,
 	/* First-touch requests handed to the device. */
 	NUMAHINT_STAT_TOUCH_REQUESTS,
 	/* Extents carried by those requests. */
@@ -320,7 +322,7 @@ struct numahint_touch_cpu {
 	unsigned int nr;
 	/* Allocations recorded here (coalesced ones included). */
 	unsigned long events;
-	/* Allocations lost here because buf was full, or drained unsent. */
+	/* Allocations lost here because buf was full. */
 	unsigned long dropped;
 	/* Extents not yet drained, the newest last. */
 	struct numahint_touch_extent buf[NUMAHINT_TOUCH_CPU_EXTENTS];
@@ -935,7 +937,7 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 		dev_warn_ratelimited(&vnh->vdev->dev,
 				     "cannot queue first-touch events: %d\n",
 				     err);
-		atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_DROPPED]);
+		atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_UNSENT]);
 		return;
 	}
 	notify = virtqueue_kick_prepare(vq);
@@ -947,13 +949,17 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_ENTRIES]);
 }
 
-/* Empty @cpu's buffer, counting what it held as dropped. */
-static void virtnumahint_touch_discard(struct numahint_touch_cpu *tc)
+/* Empty @cpu's buffer, counting the extents it held as unsent. */
+static void virtnumahint_touch_discard(struct virtio_numahint *vnh,
+				       struct numahint_touch_cpu *tc)
 {
+	unsigned int nr;
+
 	raw_spin_lock_irq(&tc->lock);
-	WRITE_ONCE(tc->dropped, tc->dropped + tc->nr);
+	nr = tc->nr;
 	tc->nr = 0;
 	raw_spin_unlock_irq(&tc->lock);
+	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_UNSENT]);
 }
 
 /*
@@ -983,7 +989,7 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 			if (!buf)
 				buf = virtnumahint_touch_get_buf(vnh);
 			if (!buf) {
-				virtnumahint_touch_discard(tc);
+				virtnumahint_touch_discard(vnh, tc);
 				break;
 			}
 
@@ -1524,10 +1530,11 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  *                       started through debugfs touch_hook.
  *   touch_events        page allocations recorded (one per allocation,
  *                       whatever its order, coalesced ones included).
- *   touch_dropped       allocations lost to a full per-CPU buffer, plus
- *                       extents drained but not sent: no free request
+ *   touch_dropped       allocations lost to a full per-CPU buffer (the
+ *                       units of touch_events).
+ *   touch_unsent        extents drained but not sent: no free request
  *                       buffer, the queue refused them, or first_touch not
- *                       negotiated.
+ *                       negotiated (the units of touch_entries).
  *   touch_requests      first-touch requests sent to the device.
  *   touch_entries       extents in those requests.
  *   touch_rejected      extents the device rejected.
@@ -1690,6 +1697,7 @@ NUMAHINT_STAT_ATTR(report_rejected, NUMAHINT_STAT_REPORT_REJECTED);
 NUMAHINT_STAT_ATTR(report_errors, NUMAHINT_STAT_REPORT_ERRORS);
 NUMAHINT_STAT_ATTR(touch_events, NUMAHINT_STAT_TOUCH_EVENTS);
 NUMAHINT_STAT_ATTR(touch_dropped, NUMAHINT_STAT_TOUCH_DROPPED);
+NUMAHINT_STAT_ATTR(touch_unsent, NUMAHINT_STAT_TOUCH_UNSENT);
 NUMAHINT_STAT_ATTR(touch_requests, NUMAHINT_STAT_TOUCH_REQUESTS);
 NUMAHINT_STAT_ATTR(touch_entries, NUMAHINT_STAT_TOUCH_ENTRIES);
 NUMAHINT_STAT_ATTR(touch_rejected, NUMAHINT_STAT_TOUCH_REJECTED);
@@ -1720,6 +1728,7 @@ static struct attribute *virtnumahint_attrs[] = {
 	&dev_attr_touch_active.attr,
 	&numahint_stat_attr_touch_events.attr.attr,
 	&numahint_stat_attr_touch_dropped.attr.attr,
+	&numahint_stat_attr_touch_unsent.attr.attr,
 	&numahint_stat_attr_touch_requests.attr.attr,
 	&numahint_stat_attr_touch_entries.attr.attr,
 	&numahint_stat_attr_touch_rejected.attr.attr,
@@ -2276,3 +2285,6 @@ module_virtio_driver(virtio_numahint_driver);
 MODULE_DEVICE_TABLE(virtio, id_table);
 MODULE_DESCRIPTION("Virtio NUMA hint driver");
 MODULE_LICENSE("GPL");
+#ifdef NUMAHINT_VERSION
+MODULE_VERSION(NUMAHINT_VERSION);
+#endif

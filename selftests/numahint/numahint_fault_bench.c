@@ -3,9 +3,10 @@
  * What the first-touch hook costs page faults: fault in every 4 KiB page
  * of an anonymous mapping, unmap it, and again, for a fixed time, with
  * the mm_page_alloc hook off and on in turn (debugfs touch_hook) in the
- * same boot.  Prints faults per second for each phase, the ratio of the
- * means, active / inactive, and the median of the per-round ratios, which
- * resists the drift of a noisy host better.  A benchmark, not a test: it does not
+ * same boot, in the order off-on, on-off, off-on...  Prints faults per
+ * second for each phase, each round's ratio, the ratio of the means,
+ * active / inactive, and the median of the per-round ratios, which resists
+ * the drift of a noisy host better.  A benchmark, not a test: it does not
  * judge the ratio, and it restores the hook as it found it.
  *
  *   numahint_fault_bench [-m MiB] [-t seconds per phase] [-r rounds]
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 	double seconds = 2.0, rate[2], sum[2] = { 0, 0 };
 	static double ratio[MAX_ROUNDS];
 	unsigned long long ev0, ev1;
-	int rounds = 3, mib = 64, opt, round, on, was;
+	int rounds = 3, mib = 64, opt, round, phase, on, was;
 	const char *why;
 
 	while ((opt = getopt(argc, argv, "m:t:r:")) != -1) {
@@ -123,7 +124,13 @@ int main(int argc, char **argv)
 	faults_per_second((size_t)mib << 20, seconds / 2);
 
 	for (round = 0; round < rounds; round++) {
-		for (on = 0; on <= 1; on++) {
+		/*
+		 * Inactive first in even rounds, active first in odd ones: a
+		 * host that slows down or speeds up during a round favours
+		 * neither phase over the whole run.
+		 */
+		for (phase = 0; phase <= 1; phase++) {
+			on = phase ^ (round & 1);
 			if (set_hook(on))
 				ksft_exit_fail_msg("cannot write %s: %s\n",
 						   hook_path, strerror(errno));
@@ -139,6 +146,7 @@ int main(int argc, char **argv)
 			       ev1 - ev0);
 		}
 		ratio[round] = rate[1] / rate[0];
+		printf("# round %d ratio %.4f\n", round, ratio[round]);
 	}
 	set_hook(was);
 

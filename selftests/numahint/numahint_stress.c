@@ -38,7 +38,8 @@
 /* Mismatches printed in detail; the rest are only counted. */
 #define MAX_SHOWN	10
 
-#define FILE_FMT	"/tmp/numahint_stress.%u"
+/* Per process: instances may run side by side. */
+#define FILE_FMT	"/tmp/numahint_stress.%d.%u"
 
 enum mem_kind {
 	/* Anonymous memory in 4 KiB pages (MADV_NOHUGEPAGE). */
@@ -137,7 +138,7 @@ static bool write_file(unsigned int nr, size_t len, uint64_t seed,
 	size_t off;
 	int fd;
 
-	snprintf(path, sizeof(path), FILE_FMT, nr);
+	snprintf(path, sizeof(path), FILE_FMT, (int)getpid(), nr);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0) {
 		ksft_print_msg("open %s: %s\n", path, strerror(errno));
@@ -165,7 +166,7 @@ static bool verify_file(unsigned int nr, size_t len, uint64_t seed,
 	size_t off;
 	int fd;
 
-	snprintf(path, sizeof(path), FILE_FMT, nr);
+	snprintf(path, sizeof(path), FILE_FMT, (int)getpid(), nr);
 	fd = open(path, O_RDONLY);
 	if (fd < 0) {
 		ksft_print_msg("open %s: %s\n", path, strerror(errno));
@@ -189,7 +190,7 @@ static void remove_file(unsigned int nr)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), FILE_FMT, nr);
+	snprintf(path, sizeof(path), FILE_FMT, (int)getpid(), nr);
 	unlink(path);
 }
 

@@ -109,17 +109,25 @@ find_ram() {
 	echo "RIG-OUTER inner RAM pc.ram hva=$ram_hva size=$ram_size"
 }
 
-# Sample placement of B's pages and of all inner RAM, and the numahint
+# Sample placement of all inner RAM at once (B's frames come later on the
+# console: the dump keeps the node of every page), and the numahint
 # device's counters if there is one (id nh0).
 sample() {
 	find_ram || return
-	b=$($R/rig-placement "$qpid" "$ram_hva" "$GPAS")
-	all=$($R/rig-placement "$qpid" "$ram_hva" --all "$ram_size")
+	all=$($R/rig-placement "$qpid" "$ram_hva" --all "$ram_size" "/tmp/nodes-$1")
 	stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
 		sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
-	echo "RIG-RESULT phase=$1 what=B $b"
 	echo "RIG-RESULT phase=$1 what=ram $all"
 	[ -n "$stats" ] && echo "RIG-STATS phase=$1 $stats"
+}
+
+# B's pages, as each sample saw them.
+place_b() {
+	for phase in "$@"; do
+		[ -f "/tmp/nodes-$phase" ] || continue
+		echo "RIG-RESULT phase=$phase what=B" \
+			"$($R/rig-placement --from "/tmp/nodes-$phase" "$GPAS")"
+	done
 }
 
 cr=$(printf '\r')
@@ -131,9 +139,15 @@ while IFS= read -r line; do
 	"RIG-GPA "*) echo "$line" >>"$GPAS" ;;
 	"RIG-REUSE "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"RIG-TOUCH "*) echo "RIG-RESULT ${line#RIG-}" ;;
+	"RIG-STRESS "*) echo "RIG-RESULT ${line#RIG-}" ;;
+	"RIG-MARK stress done"*)
+		sample end
+		break
+		;;
 	"RIG-MARK B touched"*) sample touched ;;
 	"RIG-MARK B held"*)
 		sample held
+		place_b touched held
 		break
 		;;
 	*"Kernel panic"*) echo "RIG-FAIL inner kernel panic" ;;

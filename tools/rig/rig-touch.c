@@ -3,19 +3,32 @@
  * rig-touch: an application of the rig's rerun scenario, run in the inner
  * guest (as root, for the frame numbers in /proc/self/pagemap).
  *
- *   rig-touch NAME MIB [--save FILE] [--compare FILE] [--hold SEC] [--wait SEC]
+ *   rig-touch NAME MIB [--nohuge] [--fragment] [--free-cpu CPU] [--save FILE]
+ *             [--ready FILE] [--compare FILE] [--hold SEC] [--wait SEC]
  *
- * Maps MIB MiB of anonymous memory, writes every page, and reads the
- * guest-physical frame of each page from /proc/self/pagemap.  Then:
+ * Maps MIB MiB of anonymous memory (--nohuge: in 4 KiB pages, with
+ * MADV_NOHUGEPAGE), writes every page, and reads the guest-physical frame
+ * of each page from /proc/self/pagemap.  Then:
+ *   --fragment      frees every other page (MADV_DONTNEED on the odd
+ *                   ones) and keeps the rest: the free memory it leaves
+ *                   never merges into blocks that page reporting takes;
+ *                   --save then writes the frames it freed;
+ *   --free-cpu CPU  moves to CPU before it frees (the freed pages go to
+ *                   that CPU's per-CPU free lists);
  *   --save FILE     writes the frames (binary uint64) to FILE;
+ *   --ready FILE    creates FILE once the above is done (for a caller that
+ *                   runs this in the background);
  *   --compare FILE  counts how many of its frames are in FILE (the frames a
  *                   previous run left behind) and prints
  *                   "RIG-REUSE NAME pages=N reused=R";
- *   --hold SEC      prints its frames as "RIG-GPA NAME PFN+COUNT ..." lines
- *                   (hex, sorted, run-length encoded), "RIG-MARK NAME
- *                   touched", keeps its memory SEC seconds, prints
+ *   --hold SEC      prints "RIG-MARK NAME touched", then its frames as
+ *                   "RIG-GPA NAME PFN+COUNT ..." lines (hex, sorted,
+ *                   run-length encoded), keeps its memory until SEC
+ *                   seconds after the mark, prints
  *                   "RIG-MARK NAME held SEC", and keeps holding --wait SEC
- *                   more (default 600) so that the host can sample.
+ *                   more (default 600) so that the host can sample;
+ *   --wait SEC      without --hold: keeps the memory SEC seconds (after
+ *                   --ready), then exits.
  * The outer VM samples host placement when it sees the marks.
  */
 #define _GNU_SOURCE
@@ -60,6 +73,8 @@ static void sleep_s(double seconds)
 	struct timespec ts = { (time_t)seconds,
 			       (long)((seconds - (time_t)seconds) * 1e9) };
 
+	if (seconds <= 0)
+		return;
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
 }
@@ -110,37 +125,64 @@ static void print_ranges(const char *name, uint64_t *sorted, size_t n)
 
 int main(int argc, char **argv)
 {
-	const char *name, *save = NULL, *compare = NULL;
-	double hold = -1, wait = 600, t0, t1;
+	const char *name, *save = NULL, *compare = NULL, *ready = NULL;
+	double hold = -1, wait = -1, t0, t1;
+	int fragment = 0, nohuge = 0, free_cpu = -1;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t pages, i, present = 0;
+	int nonzero = 0;
 	uint64_t *frames;
 	char *mem;
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: rig-touch NAME MIB [--save FILE] "
+		fprintf(stderr, "usage: rig-touch NAME MIB [--nohuge] [--fragment] "
+			"[--free-cpu CPU] [--save FILE] [--ready FILE] "
 			"[--compare FILE] [--hold SEC] [--wait SEC]\n");
 		return 2;
 	}
 	name = argv[1];
 	pages = strtoul(argv[2], NULL, 0) * (1UL << 20) / page;
-	for (i = 3; i + 1 < (size_t)argc; i += 2) {
+	for (i = 3; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "--fragment")) {
+			fragment = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--nohuge")) {
+			nohuge = 1;
+			continue;
+		}
+		if (i + 1 == (size_t)argc) {
+			fprintf(stderr, "rig-touch: %s wants a value\n", argv[i]);
+			return 2;
+		}
 		if (!strcmp(argv[i], "--save"))
 			save = argv[i + 1];
+		else if (!strcmp(argv[i], "--free-cpu"))
+			free_cpu = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--ready"))
+			ready = argv[i + 1];
 		else if (!strcmp(argv[i], "--compare"))
 			compare = argv[i + 1];
 		else if (!strcmp(argv[i], "--hold"))
 			hold = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--wait"))
 			wait = atof(argv[i + 1]);
+		else {
+			fprintf(stderr, "rig-touch: unknown option %s\n",
+				argv[i]);
+			return 2;
+		}
+		i++;
 	}
 
 	mem = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		die("mmap");
+	if (nohuge && madvise(mem, pages * page, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
 	t0 = now();
 	for (i = 0; i < pages; i++)
 		memset(mem + i * page, 0x5a ^ (int)i, page);
@@ -155,20 +197,47 @@ int main(int argc, char **argv)
 		die("pread pagemap");
 	close(fd);
 	for (i = 0; i < pages; i++) {
-		if (frames[i] & PM_PRESENT)
+		if (!(frames[i] & PM_PRESENT))
+			continue;
+		if (frames[i] & PM_PFN_MASK)
+			nonzero = 1;
+		/* With --fragment, keep the frames of the pages it frees. */
+		if (!fragment || i % 2)
 			frames[present++] = frames[i] & PM_PFN_MASK;
 	}
 	printf("RIG-TOUCH %s pages=%zu present=%zu cpu=%d seconds=%.2f\n",
 	       name, pages, present, sched_getcpu(), t1 - t0);
-	if (present && frames[0] == 0)
+	if (present && !nonzero)
 		printf("RIG-ERROR rig-touch: pagemap shows no frame numbers "
 		       "(not root?)\n");
+	if (free_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(free_cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			die("sched_setaffinity");
+	}
+	if (fragment) {
+		for (i = 1; i < pages; i += 2) {
+			if (madvise(mem + i * page, page, MADV_DONTNEED))
+				die("madvise");
+		}
+		printf("RIG-FRAGMENT %s freed=%zu kept=%zu cpu=%d\n", name,
+		       present, pages - pages / 2, sched_getcpu());
+	}
 
 	if (save) {
 		FILE *f = fopen(save, "wb");
 
 		if (!f || fwrite(frames, 8, present, f) != present || fclose(f))
 			die(save);
+	}
+	if (ready) {
+		int rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (rfd < 0 || close(rfd))
+			die(ready);
 	}
 	qsort(frames, present, 8, cmp_u64);
 	if (compare) {
@@ -184,15 +253,19 @@ int main(int argc, char **argv)
 		       reused);
 	}
 	if (hold >= 0) {
-		print_ranges(name, frames, present);
+		/* The first sample is taken at the mark: before the frames. */
+		t0 = now();
 		printf("RIG-MARK %s touched\n", name);
-		sleep_s(hold);
+		print_ranges(name, frames, present);
+		sleep_s(hold - (now() - t0));
 		printf("RIG-MARK %s held %g\n", name, hold);
-		/* Keep the memory (and keep it resident) while sampled. */
-		for (t0 = now(); now() - t0 < wait;) {
-			sleep_s(1);
-			mem[0]++;
-		}
+		if (wait < 0)
+			wait = 600;
+	}
+	/* Keep the memory (and keep it resident) while sampled. */
+	for (t0 = now(); now() - t0 < wait;) {
+		sleep_s(1);
+		mem[0]++;
 	}
 	return 0;
 }
