@@ -106,7 +106,7 @@ static void test_touch_sent(void)
 		numahint_sleep(POLL_S);
 	}
 	/* Unsent extents (all request buffers in flight) are allowed. */
-	ksft_print_msg("after %.2f s: touch_requests +%llu, touch_entries +%llu, touch_unsent +%llu\n",
+	ksft_print_msg("after %.2f s: touch_requests +%llu, touch_entries +%llu, unsent +%llu\n",
 		       numahint_now() - start, now[REQUESTS] - at_start[REQUESTS],
 		       now[ENTRIES] - at_start[ENTRIES],
 		       now[UNSENT] - at_start[UNSENT]);

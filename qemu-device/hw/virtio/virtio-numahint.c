@@ -2,8 +2,11 @@
  * Virtio NUMA hint device
  *
  * The guest reports free page ranges, which the device discards so that
- * the host places them again on next touch, and may ask which host node
- * backs a page (a debugging aid, off by default).
+ * the host places them again on next touch; with first-touch=on it
+ * reports the pages each vCPU allocates, which the device moves to that
+ * vCPU's host node (the placement engine, numahint-placement.c); and it
+ * may ask which host node backs a page (a debugging aid, off by
+ * default).
  *
  * Copyright (c) 2026 The numahint authors.
  *
@@ -1195,7 +1198,7 @@ static const Property virtio_numahint_properties[] = {
     DEFINE_PROP_BIT64(VIRTIO_NUMAHINT_FREE_REPORT_PROP, VirtIONumahint,
                       host_features, VIRTIO_NUMAHINT_F_FREE_REPORT, true),
     DEFINE_PROP_BIT64(VIRTIO_NUMAHINT_FIRST_TOUCH_PROP, VirtIONumahint,
-                      host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH, false),
+                      host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH, true),
     DEFINE_PROP_BIT64(VIRTIO_NUMAHINT_LOCALITY_PROBE_PROP, VirtIONumahint,
                       host_features, VIRTIO_NUMAHINT_F_LOCALITY_PROBE, false),
     DEFINE_PROP_STRING(VIRTIO_NUMAHINT_VCPU_NODES_PROP, VirtIONumahint,

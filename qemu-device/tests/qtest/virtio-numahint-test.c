@@ -810,6 +810,9 @@ static void test_unsupported_request(void *obj, void *data,
     if (kind == UNSUPPORTED_REPORT_NOT_NEGOTIATED) {
         features &= ~(1ull << VIRTIO_NUMAHINT_F_FREE_REPORT);
     }
+    if (kind == UNSUPPORTED_TOUCH_NOT_NEGOTIATED) {
+        features &= ~(1ull << VIRTIO_NUMAHINT_F_FIRST_TOUCH);
+    }
     numahint_init_features(&nh, obj, a, features);
     r = mkrange(nh.range, SZ_2M);
     t.addr = cpu_to_le64(nh.range);

@@ -87,7 +87,11 @@ typedef struct VirtIONumahintStats {
     uint64_t touch_events;
     /* First-touch events rejected: not guest RAM, unknown vCPU. */
     uint64_t touch_rejected;
-    /* Valid first-touch events not queued: no node, queue full. */
+    /*
+     * Valid first-touch events not queued: no node for the vCPU, queue
+     * full, or turned down by the engine (a partial host page at the edge
+     * of a RAM region, a vCPU not yet in the map).
+     */
     uint64_t touch_dropped;
 } VirtIONumahintStats;
 
