@@ -278,6 +278,10 @@ static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
         if (node >= 0) {
             return node;
         }
+        warn_report_once("virtio-numahint: the thread of vCPU %d may run on "
+                         "CPUs of several host nodes; first-touch placement "
+                         "uses the node it last ran on (pin the vCPU threads "
+                         "or set vcpu-nodes)", cpu->cpu_index);
     }
     last = virtio_numahint_thread_last_cpu(cpu->thread_id);
     if (last < 0 || last >= s->nr_host_cpus) {
