@@ -554,14 +554,16 @@ static void test_touch_event_is_placed(void *obj, void *data,
 }
 
 /*
- * Events outside guest RAM, misaligned, empty or from an unknown vCPU are
- * entry errors: rejected, counted, nothing queued, memory intact.
+ * Events outside guest RAM, misaligned, empty, absurdly long (16 TiB from
+ * a RAM page), wrapping past the top of the address space or from an
+ * unknown vCPU are entry errors: rejected, counted, nothing queued,
+ * memory intact.
  */
 static void test_touch_bad_events_are_rejected(void *obj, void *data,
                                                QGuestAllocator *a)
 {
     struct virtio_numahint_resp resp;
-    struct virtio_numahint_touch t[4];
+    struct virtio_numahint_touch t[6];
     uint64_t rejected, accepted;
     Numahint nh;
 
@@ -570,6 +572,8 @@ static void test_touch_bad_events_are_rejected(void *obj, void *data,
     t[1] = mktouch(nh.range, 0, 0);
     t[2] = mktouch(nh.ram_size + SZ_2M, 1, 0);
     t[3] = mktouch(nh.range, 1, 999);
+    t[4] = mktouch(nh.range, UINT32_MAX, 0);
+    t[5] = mktouch(UINT64_MAX - PAGE + 1, 2, 0);
     rejected = numahint_stat(&nh, "touch-rejected");
     accepted = numahint_stat(&nh, "touch-pages-accepted");
     numahint_touch(&nh, t, ARRAY_SIZE(t), &resp);
