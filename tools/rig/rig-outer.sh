@@ -42,7 +42,6 @@ first_cpu() {
 	cpus=${cpus%%,*}
 	echo "${cpus%%-*}"
 }
-cpu0=$(first_cpu 0)
 cpu1=$(first_cpu 1)
 nodes=0
 for node in /sys/devices/system/node/node[0-9]*; do
@@ -71,24 +70,53 @@ mkfifo "$FIFO"
 "$@" -monitor "unix:$HMP,server=on,wait=off" >"$FIFO" 2>/tmp/inner-stderr &
 qpid=$!
 
+# The inner vCPUs (-smp N): the first half goes to node 0, the second to
+# node 1, vCPU k of a node pinned to that node's k-th CPU.
+smp=$(awk 'prev == "-smp" { print; exit } { prev = $0 }' "$args")
+smp=${smp%%,*}
+smp=${smp:-1}
+per_node=$((smp / 2))
+[ "$per_node" -ge 1 ] || per_node=1
+nth_cpu() {
+	# The K-th (from 0) CPU of node N's cpulist, e.g. "0-1,4".
+	awk -F, -v k="$2" '{ for (i = 1; i <= NF; i++) {
+		n = split($i, r, "-"); if (n == 1) r[2] = r[1];
+		for (c = r[1] + 0; c <= r[2] + 0; c++) if (k-- == 0) { print c; exit } } }' \
+		"/sys/devices/system/node/node$1/cpulist"
+}
+
 # Pin the inner vCPU threads as soon as QEMU has created them (before the
 # inner guest runs any code that matters; QEMU blocks on the console FIFO
 # until the reader below opens it, and creates its vCPUs before that).
 (
 	for _ in $(seq 600); do
-		t0='' t1=''
+		found=0
 		for task in /proc/"$qpid"/task/*; do
 			case "$(cat "$task/comm" 2>/dev/null)" in
-			"CPU 0/TCG") t0=${task##*/} ;;
-			"CPU 1/TCG") t1=${task##*/} ;;
+			"CPU "*"/TCG") found=$((found + 1)) ;;
 			esac
 		done
-		if [ -n "$t0" ] && [ -n "$t1" ]; then
-			taskset -p -c "$cpu0" "$t0" >/dev/null &&
-				taskset -p -c "$cpu1" "$t1" >/dev/null &&
-				echo "RIG-OUTER pinned vcpu0 tid=$t0 cpu=$cpu0 node=0" \
-					"vcpu1 tid=$t1 cpu=$cpu1 node=1" ||
-				echo "RIG-FAIL cannot pin the inner vCPU threads"
+		if [ "$found" -ge "$smp" ]; then
+			pinned=
+			for task in /proc/"$qpid"/task/*; do
+				comm=$(cat "$task/comm" 2>/dev/null)
+				case "$comm" in
+				"CPU "*"/TCG") ;;
+				*) continue ;;
+				esac
+				v=${comm#CPU }
+				v=${v%/TCG}
+				node=$((v / per_node))
+				[ "$node" -le 1 ] || node=1
+				cpu=$(nth_cpu "$node" $((v % per_node)))
+				if [ -z "$cpu" ] ||
+					! taskset -p -c "$cpu" "${task##*/}" >/dev/null; then
+					echo "RIG-FAIL cannot pin inner vCPU $v"
+					exit 0
+				fi
+				pinned="$pinned vcpu$v tid=${task##*/} cpu=$cpu node=$node"
+			done
+			echo "RIG-OUTER pinned$pinned"
 			exit 0
 		fi
 		[ -d /proc/$qpid ] || exit 0
@@ -121,6 +149,13 @@ sample() {
 	[ -n "$stats" ] && echo "RIG-STATS phase=$1 $stats"
 }
 
+# The inner QEMU's page faults and CPU time (clock ticks), from the host.
+host_counters() {
+	awk -v tck="$(getconf CLK_TCK 2>/dev/null || echo 100)" '{
+		printf "host_minflt=%d host_majflt=%d host_cpu_s=%.2f\n",
+			$10, $12, ($14 + $15) / tck }' "/proc/$qpid/stat"
+}
+
 # B's pages, as each sample saw them.
 place_b() {
 	for phase in "$@"; do
@@ -140,6 +175,28 @@ while IFS= read -r line; do
 	"RIG-REUSE "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"RIG-TOUCH "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"RIG-STRESS "*) echo "RIG-RESULT ${line#RIG-}" ;;
+	"RIG-RUN-BEGIN "*)
+		: >"$GPAS"
+		find_ram
+		echo "RIG-RESULT phase=begin ${line#RIG-RUN-BEGIN } $(host_counters)"
+		stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
+			sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
+		[ -n "$stats" ] && echo "RIG-STATS phase=begin ${line#RIG-RUN-BEGIN } $stats"
+		;;
+	"RIG-RUN-SAMPLE "*)
+		find_ram &&
+			echo "RIG-RESULT phase=sample ${line#RIG-RUN-SAMPLE }" \
+				"$($R/rig-placement "$qpid" "$ram_hva" "$GPAS")"
+		;;
+	"RIG-RUN-RESULT "*) echo "RIG-RESULT ${line#RIG-}" ;;
+	"NH-RESULT "*) echo "RIG-RESULT ${line}" ;;
+	"RIG-RUN-END "*)
+		echo "RIG-RESULT phase=end ${line#RIG-RUN-END } $(host_counters)"
+		stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
+			sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
+		[ -n "$stats" ] && echo "RIG-STATS phase=end ${line#RIG-RUN-END } $stats"
+		;;
+	"RIG-MARK runs done"*) break ;;
 	"RIG-MARK stress done"*)
 		sample end
 		break

@@ -43,21 +43,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PM_PRESENT (1ULL << 63)
-#define PM_PFN_MASK ((1ULL << 55) - 1)
-#define RANGES_PER_LINE 8
+#include "rig-gpa.h"
 
 static void die(const char *what)
 {
 	printf("RIG-ERROR rig-touch: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static double now(void)
@@ -96,31 +87,6 @@ static uint64_t *read_frames(const char *path, size_t *count)
 	*count = fread(frames, 8, size / 8, f);
 	fclose(f);
 	return frames;
-}
-
-static void print_ranges(const char *name, uint64_t *sorted, size_t n)
-{
-	size_t i = 0, ranges = 0;
-	int on_line = 0;
-
-	while (i < n) {
-		size_t j = i + 1;
-
-		while (j < n && sorted[j] == sorted[j - 1] + 1)
-			j++;
-		if (!on_line)
-			printf("RIG-GPA %s", name);
-		printf(" %llx+%zx", (unsigned long long)sorted[i], j - i);
-		if (++on_line == RANGES_PER_LINE) {
-			printf("\n");
-			on_line = 0;
-		}
-		ranges++;
-		i = j;
-	}
-	if (on_line)
-		printf("\n");
-	printf("RIG-GPA-END %s ranges=%zu pages=%zu\n", name, ranges, n);
 }
 
 int main(int argc, char **argv)
@@ -197,13 +163,13 @@ int main(int argc, char **argv)
 		die("pread pagemap");
 	close(fd);
 	for (i = 0; i < pages; i++) {
-		if (!(frames[i] & PM_PRESENT))
+		if (!(frames[i] & RIG_PM_PRESENT))
 			continue;
-		if (frames[i] & PM_PFN_MASK)
+		if (frames[i] & RIG_PM_PFN_MASK)
 			nonzero = 1;
 		/* With --fragment, keep the frames of the pages it frees. */
 		if (!fragment || i % 2)
-			frames[present++] = frames[i] & PM_PFN_MASK;
+			frames[present++] = frames[i] & RIG_PM_PFN_MASK;
 	}
 	printf("RIG-TOUCH %s pages=%zu present=%zu cpu=%d seconds=%.2f\n",
 	       name, pages, present, sched_getcpu(), t1 - t0);
@@ -239,14 +205,14 @@ int main(int argc, char **argv)
 		if (rfd < 0 || close(rfd))
 			die(ready);
 	}
-	qsort(frames, present, 8, cmp_u64);
+	qsort(frames, present, 8, rig_cmp_u64);
 	if (compare) {
 		size_t n_old, reused = 0;
 		uint64_t *old = read_frames(compare, &n_old);
 
-		qsort(old, n_old, 8, cmp_u64);
+		qsort(old, n_old, 8, rig_cmp_u64);
 		for (i = 0; i < present; i++) {
-			if (bsearch(&frames[i], old, n_old, 8, cmp_u64))
+			if (bsearch(&frames[i], old, n_old, 8, rig_cmp_u64))
 				reused++;
 		}
 		printf("RIG-REUSE %s pages=%zu reused=%zu\n", name, present,
@@ -256,7 +222,7 @@ int main(int argc, char **argv)
 		/* The first sample is taken at the mark: before the frames. */
 		t0 = now();
 		printf("RIG-MARK %s touched\n", name);
-		print_ranges(name, frames, present);
+		rig_print_ranges(name, frames, present);
 		sleep_s(hold - (now() - t0));
 		printf("RIG-MARK %s held %g\n", name, hold);
 		if (wait < 0)

@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The NPB-style rerun experiment, in the rig's inner guest (run by
+# tools/vm/init.sh as /etc/numahint/run; experiments/rerun drives it).  One
+# warm VM runs a workload rig.runs times, on the vCPUs of host node 1 first,
+# then of node 0, then 1 again..., each run right after the previous one.
+# The vCPUs are split evenly between the nodes in order (the outer VM pins
+# them so): with 2 vCPUs, vCPU 0 is node 0's and vCPU 1 node 1's.
+#
+# Kernel command line:
+#   rig.workload=CMD,ARG,...   the command, commas for spaces (default
+#                              nh-triad,-m,64,-i,20); a command without a
+#                              slash is looked for in /tests
+#   rig.runs=K                 runs (default 4)
+#   rig.sample=SEC             when to read the first run's working set
+#                              (default 4 s); later runs: half the first
+#                              run's time
+#
+# Lines for the outer VM (rig-outer.sh) and experiments/rerun:
+#   RIG-RUN-BEGIN run=I node=N cpus=LIST   before run I (from 1)
+#   RIG-GPA ..., RIG-RUN-SAMPLE ...        its working set (rig-run)
+#   NH-RESULT ...                          the workload's own line
+#   RIG-RUN-RESULT ...                     guest faults and times (rig-run)
+#   RIG-RUN-END run=I exit=E               after run I
+#   RIG-MARK runs done                     all runs done
+
+workload=nh-triad,-m,64,-i,20
+runs=4
+sample=4
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
+	case "$arg" in
+	rig.workload=*) workload=${arg#*=} ;;
+	rig.runs=*) runs=${arg#*=} ;;
+	rig.sample=*) sample=${arg#*=} ;;
+	esac
+done
+# shellcheck disable=SC2046 # split the command at the commas
+set -- $(echo "$workload" | tr ',' ' ')
+case "$1" in
+*/*) ;;
+*) cmd=/tests/$1 && shift && set -- "$cmd" "$@" ;;
+esac
+
+vcpus=$(grep -c '^processor' /proc/cpuinfo)
+per_node=$((vcpus / 2))
+if [ "$per_node" -lt 1 ]; then
+	echo "RIG-ERROR the inner guest has $vcpus vCPU(s); it needs 2 or more"
+	exit 1
+fi
+drivers=
+for d in /sys/bus/virtio/devices/*/driver; do
+	[ -L "$d" ] && drivers="$drivers $(basename "$(readlink "$d")")"
+done
+echo "RIG-INNER drivers:${drivers:- none} vcpus=$vcpus runs=$runs" \
+	"workload=$*"
+
+first_wall=
+run=1
+while [ "$run" -le "$runs" ]; do
+	node=$((run % 2))
+	lo=$((node * per_node))
+	cpus=$lo-$((lo + per_node - 1))
+	at=$sample
+	[ -n "$first_wall" ] && at=$(awk "BEGIN { print $first_wall / 2 }")
+	echo "RIG-RUN-BEGIN run=$run node=$node cpus=$cpus"
+	# The console gets the working set while the run goes on (tee).
+	OMP_NUM_THREADS=$per_node OMP_PROC_BIND=true \
+		taskset -c "$cpus" /tests/rig-run --name "run$run" \
+		--sample-after "$at" -- "$@" 2>/tmp/run.err | tee /tmp/run.out
+	rc=$(sed -n 's/^RIG-RUN-RESULT .* exit=\([0-9-]*\).*/\1/p' /tmp/run.out)
+	rc=${rc:-1}
+	sed 's/^/workload stderr: /' /tmp/run.err | tail -5
+	if [ -z "$first_wall" ]; then
+		first_wall=$(sed -n 's/^RIG-RUN-RESULT .* wall=\([0-9.]*\).*/\1/p' /tmp/run.out)
+	fi
+	echo "RIG-RUN-END run=$run exit=$rc"
+	if [ "$rc" -ne 0 ]; then
+		echo "RIG-ERROR run $run: the workload exited $rc"
+		break
+	fi
+	run=$((run + 1))
+done
+echo "RIG-MARK runs done"
+sleep 600

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rig-run: one run of a workload in the rig's inner guest, measured.
+ *
+ *   rig-run [--name NAME] [--sample-after SEC] -- COMMAND [ARG...]
+ *
+ * Runs COMMAND, waits for it and prints
+ *   RIG-RUN-RESULT name=NAME exit=E signal=S wall=SEC minflt=N majflt=N
+ *                  utime=SEC stime=SEC
+ * (guest page faults and CPU time of COMMAND and its children, from
+ * wait4()).  With --sample-after, once COMMAND has run SEC seconds it
+ * reads the guest frames behind COMMAND's private writable mappings (its
+ * heap, data and anonymous memory: the working set) from
+ * /proc/PID/pagemap and prints them as RIG-GPA NAME lines (rig-gpa.h),
+ * "RIG-RUN-SAMPLE name=NAME at=SEC pages=N" after them, so that the host
+ * can sample their placement; if COMMAND ends first there is no sample.
+ * Runs as root (frame numbers in pagemap).  Exit status: COMMAND's, or 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rig-gpa.h"
+
+#define PAGE 4096ULL
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double tv_s(struct timeval tv)
+{
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* The frames behind @pid's private writable mappings, sorted. */
+static uint64_t *working_set(pid_t pid, size_t *count)
+{
+	char path[64], line[512];
+	uint64_t *frames = NULL, *buf;
+	size_t n = 0, cap = 0;
+	FILE *maps;
+	int pm;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "r");
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	pm = open(path, O_RDONLY);
+	if (!maps || pm < 0) {
+		if (maps)
+			fclose(maps);
+		if (pm >= 0)
+			close(pm);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long start, end, va;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 ||
+		    perms[1] != 'w' || perms[3] != 'p' || strstr(line, "[v"))
+			continue;
+		for (va = start; va < end; va += 512 * PAGE) {
+			size_t pages = (end - va) / PAGE, i, base;
+			ssize_t got;
+
+			if (pages > 512)
+				pages = 512;
+			if (n + pages > cap) {
+				cap = 2 * (n + pages);
+				buf = realloc(frames, cap * sizeof(*frames));
+				if (!buf) {
+					free(frames);
+					fclose(maps);
+					close(pm);
+					return NULL;
+				}
+				frames = buf;
+			}
+			got = pread(pm, frames + n, pages * 8, va / PAGE * 8);
+			if (got <= 0)
+				break;
+			/* Keep the present ones, packed from frames[n] on. */
+			for (i = 0, base = n; i < (size_t)got / 8; i++) {
+				uint64_t e = frames[base + i];
+
+				if (e & RIG_PM_PRESENT)
+					frames[n++] = e & RIG_PM_PFN_MASK;
+			}
+		}
+	}
+	fclose(maps);
+	close(pm);
+	if (frames)
+		qsort(frames, n, sizeof(*frames), rig_cmp_u64);
+	*count = n;
+	return frames;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = "run";
+	double sample_after = -1, start;
+	int status, i, sampled = 0;
+	struct rusage ru;
+	pid_t pid, got;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			name = argv[++i];
+		else if (!strcmp(argv[i], "--sample-after") && i + 1 < argc)
+			sample_after = atof(argv[++i]);
+		else
+			break;
+	}
+	if (i + 1 >= argc || strcmp(argv[i], "--")) {
+		fprintf(stderr, "usage: rig-run [--name NAME] "
+			"[--sample-after SEC] -- COMMAND [ARG...]\n");
+		return 2;
+	}
+
+	start = now();
+	pid = fork();
+	if (pid < 0) {
+		perror("rig-run: fork");
+		return 1;
+	}
+	if (!pid) {
+		execvp(argv[i + 1], argv + i + 1);
+		fprintf(stderr, "rig-run: %s: %s\n", argv[i + 1],
+			strerror(errno));
+		_exit(127);
+	}
+
+	for (;;) {
+		got = wait4(pid, &status, sampled || sample_after < 0 ?
+			    0 : WNOHANG, &ru);
+		if (got == pid)
+			break;
+		if (got < 0 && errno != EINTR) {
+			perror("rig-run: wait4");
+			return 1;
+		}
+		if (!sampled && sample_after >= 0 &&
+		    now() - start >= sample_after) {
+			size_t n = 0;
+			uint64_t *frames = working_set(pid, &n);
+
+			sampled = 1;
+			if (frames) {
+				rig_print_ranges(name, frames, n);
+				printf("RIG-RUN-SAMPLE name=%s at=%.2f pages=%zu\n",
+				       name, now() - start, n);
+				free(frames);
+			}
+			continue;
+		}
+		if (!sampled && sample_after >= 0) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	printf("RIG-RUN-RESULT name=%s exit=%d signal=%d wall=%.3f minflt=%ld majflt=%ld utime=%.3f stime=%.3f\n",
+	       name, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	       WIFSIGNALED(status) ? WTERMSIG(status) : 0, now() - start,
+	       ru.ru_minflt, ru.ru_majflt, tv_s(ru.ru_utime),
+	       tv_s(ru.ru_stime));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
