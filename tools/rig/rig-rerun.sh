@@ -13,9 +13,9 @@
 #                              nh-triad,-m,64,-i,20); a command without a
 #                              slash is looked for in /tests
 #   rig.runs=K                 runs (default 4)
-#   rig.sample=SEC             when to read the first run's working set
-#                              (default 4 s); later runs: half the first
-#                              run's time
+#   rig.sample=SEC             read each run's working set once it has run
+#                              SEC seconds (default 1) and its resident
+#                              memory has been stable for 1 s (rig-run)
 #
 # Lines for the outer VM (rig-outer.sh) and experiments/rerun:
 #   RIG-RUN-BEGIN run=I node=N cpus=LIST   before run I (from 1)
@@ -27,7 +27,7 @@
 
 workload=nh-triad,-m,64,-i,20
 runs=4
-sample=4
+sample=1
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
@@ -56,25 +56,19 @@ done
 echo "RIG-INNER drivers:${drivers:- none} vcpus=$vcpus runs=$runs" \
 	"workload=$*"
 
-first_wall=
 run=1
 while [ "$run" -le "$runs" ]; do
 	node=$((run % 2))
 	lo=$((node * per_node))
 	cpus=$lo-$((lo + per_node - 1))
-	at=$sample
-	[ -n "$first_wall" ] && at=$(awk "BEGIN { print $first_wall / 2 }")
 	echo "RIG-RUN-BEGIN run=$run node=$node cpus=$cpus"
 	# The console gets the working set while the run goes on (tee).
 	OMP_NUM_THREADS=$per_node OMP_PROC_BIND=true \
 		taskset -c "$cpus" /tests/rig-run --name "run$run" \
-		--sample-after "$at" -- "$@" 2>/tmp/run.err | tee /tmp/run.out
+		--sample-after "$sample" -- "$@" 2>/tmp/run.err | tee /tmp/run.out
 	rc=$(sed -n 's/^RIG-RUN-RESULT .* exit=\([0-9-]*\).*/\1/p' /tmp/run.out)
 	rc=${rc:-1}
 	sed 's/^/workload stderr: /' /tmp/run.err | tail -5
-	if [ -z "$first_wall" ]; then
-		first_wall=$(sed -n 's/^RIG-RUN-RESULT .* wall=\([0-9.]*\).*/\1/p' /tmp/run.out)
-	fi
 	echo "RIG-RUN-END run=$run exit=$rc"
 	if [ "$rc" -ne 0 ]; then
 		echo "RIG-ERROR run $run: the workload exited $rc"

@@ -8,12 +8,14 @@
  *   RIG-RUN-RESULT name=NAME exit=E signal=S wall=SEC minflt=N majflt=N
  *                  utime=SEC stime=SEC
  * (guest page faults and CPU time of COMMAND and its children, from
- * wait4()).  With --sample-after, once COMMAND has run SEC seconds it
- * reads the guest frames behind COMMAND's private writable mappings (its
- * heap, data and anonymous memory: the working set) from
- * /proc/PID/pagemap and prints them as RIG-GPA NAME lines (rig-gpa.h),
- * "RIG-RUN-SAMPLE name=NAME at=SEC pages=N" after them, so that the host
- * can sample their placement; if COMMAND ends first there is no sample.
+ * wait4()).  With --sample-after, once COMMAND has run at least SEC
+ * seconds and its resident memory has not changed for STABLE_S (it has
+ * set up its working set and computes), it reads the guest frames behind
+ * COMMAND's private writable mappings (its heap, data and anonymous
+ * memory: the working set) from /proc/PID/pagemap and prints them as
+ * RIG-GPA NAME lines (rig-gpa.h), "RIG-RUN-SAMPLE name=NAME at=SEC
+ * pages=N" after them, so that the host can sample their placement; if
+ * COMMAND ends first there is no sample.
  * Runs as root (frame numbers in pagemap).  Exit status: COMMAND's, or 1.
  */
 #define _GNU_SOURCE
@@ -32,6 +34,10 @@
 #include "rig-gpa.h"
 
 #define PAGE 4096ULL
+/* Resident memory unchanged this long: the working set is set up. */
+#define STABLE_S 1.0
+/* How often to look. */
+#define POLL_NS (50 * 1000 * 1000)
 
 static double now(void)
 {
@@ -39,6 +45,23 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* @pid's resident pages, or -1. */
+static long resident(pid_t pid)
+{
+	char path[64];
+	long size, rss;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%ld %ld", &size, &rss);
+	fclose(f);
+	return n == 2 ? rss : -1;
 }
 
 static double tv_s(struct timeval tv)
@@ -113,7 +136,8 @@ static uint64_t *working_set(pid_t pid, size_t *count)
 int main(int argc, char **argv)
 {
 	const char *name = "run";
-	double sample_after = -1, start;
+	double sample_after = -1, start, changed;
+	long rss = -1, now_rss;
 	int status, i, sampled = 0;
 	struct rusage ru;
 	pid_t pid, got;
@@ -133,7 +157,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	start = now();
+	start = changed = now();
 	pid = fork();
 	if (pid < 0) {
 		perror("rig-run: fork");
@@ -155,8 +179,16 @@ int main(int argc, char **argv)
 			perror("rig-run: wait4");
 			return 1;
 		}
-		if (!sampled && sample_after >= 0 &&
-		    now() - start >= sample_after) {
+		if (!sampled && sample_after >= 0) {
+			now_rss = resident(pid);
+			if (now_rss != rss) {
+				rss = now_rss;
+				changed = now();
+			}
+		}
+		if (!sampled && sample_after >= 0 && rss > 0 &&
+		    now() - start >= sample_after &&
+		    now() - changed >= STABLE_S) {
 			size_t n = 0;
 			uint64_t *frames = working_set(pid, &n);
 
@@ -170,7 +202,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (!sampled && sample_after >= 0) {
-			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			struct timespec ts = { 0, POLL_NS };
 
 			nanosleep(&ts, NULL);
 		}
