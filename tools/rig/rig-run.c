@@ -9,8 +9,9 @@
  *                  utime=SEC stime=SEC
  * (guest page faults and CPU time of COMMAND and its children, from
  * wait4()).  With --sample-after, once COMMAND has run at least SEC
- * seconds and its resident memory has not changed for STABLE_S (it has
- * set up its working set and computes), it reads the guest frames behind
+ * seconds, its resident memory has grown to GROWN times what it was at
+ * first sight and has then not changed for STABLE_S (it has set up its
+ * working set and computes), it reads the guest frames behind
  * COMMAND's private writable mappings (its heap, data and anonymous
  * memory: the working set) from /proc/PID/pagemap and prints them as
  * RIG-GPA NAME lines (rig-gpa.h), "RIG-RUN-SAMPLE name=NAME at=SEC
@@ -36,6 +37,8 @@
 #define PAGE 4096ULL
 /* Resident memory unchanged this long: the working set is set up. */
 #define STABLE_S 1.0
+/* ... after growing this much: not the stable start of a slow exec. */
+#define GROWN 4
 /* How often to look. */
 #define POLL_NS (50 * 1000 * 1000)
 
@@ -137,7 +140,7 @@ int main(int argc, char **argv)
 {
 	const char *name = "run";
 	double sample_after = -1, start, changed;
-	long rss = -1, now_rss;
+	long rss = -1, first_rss = -1, now_rss;
 	int status, i, sampled = 0;
 	struct rusage ru;
 	pid_t pid, got;
@@ -181,12 +184,15 @@ int main(int argc, char **argv)
 		}
 		if (!sampled && sample_after >= 0) {
 			now_rss = resident(pid);
+			if (first_rss <= 0)
+				first_rss = now_rss;
 			if (now_rss != rss) {
 				rss = now_rss;
 				changed = now();
 			}
 		}
-		if (!sampled && sample_after >= 0 && rss > 0 &&
+		if (!sampled && sample_after >= 0 && first_rss > 0 &&
+		    rss >= GROWN * first_rss &&
 		    now() - start >= sample_after &&
 		    now() - changed >= STABLE_S) {
 			size_t n = 0;
