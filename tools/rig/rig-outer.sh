@@ -11,6 +11,14 @@
 # Kernel command line: rig.config=NAME, rig.hold=SEC (how long B holds
 # before the second sample, default 5).
 #
+# experiments/rerun --mode host runs this script on a real NUMA host
+# instead, with the environment saying where things are:
+#   RIG_DIR=DIR      the staged files (default /tests)
+#   RIG_CONFIG=NAME  the configuration (default: rig.config= above)
+#   RIG_TMP=DIR      its sockets and scratch files (default /tmp)
+#   RIG_NODES="A B"  the host nodes that play node 0 and node 1 (default
+#                    "0 1"; on a host of more nodes, any two)
+#
 # Lines for tools/numahint-rig (all others are for people):
 #   RIG-OUTER ...                   what the outer side did
 #   inner: ...                      a line of the inner console
@@ -19,26 +27,37 @@
 #   RIG-FAIL reason                 the scenario could not be measured
 #   RIG-END                         the outer side is done
 
-R=/tests
-HMP=/tmp/inner-hmp.sock
-FIFO=/tmp/inner-console
-GPAS=/tmp/b-gpas
+R=${RIG_DIR:-/tests}
+T=${RIG_TMP:-/tmp}
+HMP=$T/inner-hmp.sock
+FIFO=$T/inner-console
+GPAS=$T/b-gpas
+# shellcheck disable=SC2086 # two words
+set -- ${RIG_NODES:-0 1}
+host_node0=$1
+host_node1=$2
 
+config=${RIG_CONFIG:-}
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
-	rig.config=*) config=${arg#*=} ;;
+	rig.config=*) [ -n "$config" ] || config=${arg#*=} ;;
 	esac
 done
-args=$R/rig-config-$config.args
+args="$R"/rig-config-$config.args
 if [ -z "$config" ] || [ ! -f "$args" ]; then
 	echo "RIG-FAIL no configuration '$config' in this initramfs"
 	echo "RIG-END"
 	exit 1
 fi
 
+# The host node that plays node $1 (0 or 1).
+host_node() {
+	if [ "$1" -eq 0 ]; then echo "$host_node0"; else echo "$host_node1"; fi
+}
 first_cpu() {
-	cpus=$(cat "/sys/devices/system/node/node$1/cpulist" 2>/dev/null)
+	cpus=$(cat "/sys/devices/system/node/node$(host_node "$1")/cpulist" \
+		2>/dev/null)
 	cpus=${cpus%%,*}
 	echo "${cpus%%-*}"
 }
@@ -47,14 +66,15 @@ nodes=0
 for node in /sys/devices/system/node/node[0-9]*; do
 	[ -d "$node" ] && nodes=$((nodes + 1))
 done
-echo "RIG-OUTER nodes=$nodes" \
-	"node0-cpus=$(cat /sys/devices/system/node/node0/cpulist)" \
-	"node1-cpus=$(cat /sys/devices/system/node/node1/cpulist 2>/dev/null)" \
+echo "RIG-OUTER nodes=$nodes as-node0=$host_node0 as-node1=$host_node1" \
+	"node0-cpus=$(cat "/sys/devices/system/node/node$host_node0/cpulist")" \
+	"node1-cpus=$(cat "/sys/devices/system/node/node$host_node1/cpulist" \
+		2>/dev/null)" \
 	"thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled)" \
 	"numa_balancing=$(cat /proc/sys/kernel/numa_balancing 2>/dev/null)" \
 	"kvm=$([ -e /dev/kvm ] && echo yes || echo no)"
 if [ -z "$cpu1" ]; then
-	echo "RIG-FAIL the outer VM has no NUMA node 1"
+	echo "RIG-FAIL the host has no NUMA node $host_node1 with CPUs"
 	echo "RIG-END"
 	exit 1
 fi
@@ -67,7 +87,7 @@ echo "RIG-OUTER config=$config inner: $*"
 
 rm -f "$FIFO" "$GPAS"
 mkfifo "$FIFO"
-"$@" -monitor "unix:$HMP,server=on,wait=off" >"$FIFO" 2>/tmp/inner-stderr &
+"$@" -monitor "unix:$HMP,server=on,wait=off" >"$FIFO" 2>"$T/inner-stderr" &
 qpid=$!
 
 # The inner vCPUs (-smp N): the first half goes to node 0, the second to
@@ -82,7 +102,7 @@ nth_cpu() {
 	awk -F, -v k="$2" '{ for (i = 1; i <= NF; i++) {
 		n = split($i, r, "-"); if (n == 1) r[2] = r[1];
 		for (c = r[1] + 0; c <= r[2] + 0; c++) if (k-- == 0) { print c; exit } } }' \
-		"/sys/devices/system/node/node$1/cpulist"
+		"/sys/devices/system/node/node$(host_node "$1")/cpulist"
 }
 
 # Pin the inner vCPU threads as soon as QEMU has created them (before the
@@ -93,7 +113,7 @@ nth_cpu() {
 		found=0
 		for task in /proc/"$qpid"/task/*; do
 			case "$(cat "$task/comm" 2>/dev/null)" in
-			"CPU "*"/TCG") found=$((found + 1)) ;;
+			"CPU "*"/TCG" | "CPU "*"/KVM") found=$((found + 1)) ;;
 			esac
 		done
 		if [ "$found" -ge "$smp" ]; then
@@ -101,11 +121,11 @@ nth_cpu() {
 			for task in /proc/"$qpid"/task/*; do
 				comm=$(cat "$task/comm" 2>/dev/null)
 				case "$comm" in
-				"CPU "*"/TCG") ;;
+				"CPU "*"/TCG" | "CPU "*"/KVM") ;;
 				*) continue ;;
 				esac
 				v=${comm#CPU }
-				v=${v%/TCG}
+				v=${v%/*}
 				node=$((v / per_node))
 				[ "$node" -le 1 ] || node=1
 				cpu=$(nth_cpu "$node" $((v % per_node)))
@@ -114,7 +134,7 @@ nth_cpu() {
 					echo "RIG-FAIL cannot pin inner vCPU $v"
 					exit 0
 				fi
-				pinned="$pinned vcpu$v tid=${task##*/} cpu=$cpu node=$node"
+				pinned="$pinned vcpu$v tid=${task##*/} cpu=$cpu node=$(host_node "$node")"
 			done
 			echo "RIG-OUTER pinned$pinned"
 			exit 0
@@ -122,7 +142,7 @@ nth_cpu() {
 		[ -d /proc/$qpid ] || exit 0
 		sleep 0.1
 	done
-	echo "RIG-FAIL no inner vCPU threads named 'CPU n/TCG' after 60 s"
+	echo "RIG-FAIL no inner vCPU threads named 'CPU n/TCG' or 'CPU n/KVM' after 60 s"
 ) &
 
 ram_hva=
@@ -130,11 +150,17 @@ ram_size=
 find_ram() {
 	[ -n "$ram_hva" ] && return 0
 	# shellcheck disable=SC2046 # two words: HVA and size
-	set -- $($R/rig-hmp "$HMP" info ramblock | awk '$1 == "pc.ram" { print $7, $5 }')
+	set -- $("$R"/rig-hmp "$HMP" info ramblock | awk '$1 == "pc.ram" { print $7, $5 }')
 	ram_hva=$1
 	ram_size=$2
 	[ -n "$ram_hva" ] || { echo "RIG-FAIL no pc.ram in 'info ramblock'"; return 1; }
 	echo "RIG-OUTER inner RAM pc.ram hva=$ram_hva size=$ram_size"
+}
+
+# The numahint device's counters (id nh0) as one line of JSON, or nothing.
+device_stats() {
+	"$R"/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
+		sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p'
 }
 
 # Sample placement of all inner RAM at once (B's frames come later on the
@@ -142,9 +168,8 @@ find_ram() {
 # device's counters if there is one (id nh0).
 sample() {
 	find_ram || return
-	all=$($R/rig-placement "$qpid" "$ram_hva" --all "$ram_size" "/tmp/nodes-$1")
-	stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
-		sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
+	all=$("$R"/rig-placement "$qpid" "$ram_hva" --all "$ram_size" "$T/nodes-$1")
+	stats=$(device_stats)
 	echo "RIG-RESULT phase=$1 what=ram $all"
 	[ -n "$stats" ] && echo "RIG-STATS phase=$1 $stats"
 }
@@ -159,9 +184,9 @@ host_counters() {
 # B's pages, as each sample saw them.
 place_b() {
 	for phase in "$@"; do
-		[ -f "/tmp/nodes-$phase" ] || continue
+		[ -f "$T/nodes-$phase" ] || continue
 		echo "RIG-RESULT phase=$phase what=B" \
-			"$($R/rig-placement --from "/tmp/nodes-$phase" "$GPAS")"
+			"$("$R"/rig-placement --from "$T/nodes-$phase" "$GPAS")"
 	done
 }
 
@@ -179,21 +204,19 @@ while IFS= read -r line; do
 		: >"$GPAS"
 		find_ram
 		echo "RIG-RESULT phase=begin ${line#RIG-RUN-BEGIN } $(host_counters)"
-		stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
-			sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
+		stats=$(device_stats)
 		[ -n "$stats" ] && echo "RIG-STATS phase=begin ${line#RIG-RUN-BEGIN } $stats"
 		;;
 	"RIG-RUN-SAMPLE "*)
 		find_ram &&
 			echo "RIG-RESULT phase=sample ${line#RIG-RUN-SAMPLE }" \
-				"$($R/rig-placement "$qpid" "$ram_hva" "$GPAS")"
+				"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS")"
 		;;
 	"RIG-RUN-RESULT "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"NH-RESULT "*) echo "RIG-RESULT ${line}" ;;
 	"RIG-RUN-END "*)
 		echo "RIG-RESULT phase=end ${line#RIG-RUN-END } $(host_counters)"
-		stats=$($R/rig-hmp "$HMP" qom-get nh0 stats 2>/dev/null | tr -d ' \n' |
-			sed -n 's/^[^{]*\({.*}\)[^}]*$/\1/p')
+		stats=$(device_stats)
 		[ -n "$stats" ] && echo "RIG-STATS phase=end ${line#RIG-RUN-END } $stats"
 		;;
 	"RIG-MARK runs done"*) break ;;
@@ -220,14 +243,14 @@ end=$(cut -d' ' -f1 /proc/uptime)
 echo "RIG-RESULT inner-seconds=$(awk "BEGIN { print $end - $start }")"
 
 # Stop the inner QEMU (the scenario holds its memory until then).
-$R/rig-hmp "$HMP" quit >/dev/null 2>&1
+"$R"/rig-hmp "$HMP" quit >/dev/null 2>&1
 for _ in $(seq 50); do
 	[ -d /proc/$qpid ] || break
 	sleep 0.1
 done
 kill -9 "$qpid" 2>/dev/null
 wait "$qpid" 2>/dev/null
-if [ -s /tmp/inner-stderr ]; then
-	sed 's/^/RIG-OUTER inner-qemu-stderr: /' /tmp/inner-stderr
+if [ -s "$T/inner-stderr" ]; then
+	sed 's/^/RIG-OUTER inner-qemu-stderr: /' "$T/inner-stderr"
 fi
 echo "RIG-END"
