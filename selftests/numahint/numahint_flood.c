@@ -360,7 +360,7 @@ static void print_usage(const char *prog)
 
 int main(int argc, char **argv)
 {
-	unsigned long long churn = 64ULL << 20, flood_pages = 0;
+	unsigned long long churn = 64ULL << 20, touched = 0;
 	unsigned long long flush_ms, active, recorded, seen_lo, seen_hi;
 	int workers = sysconf(_SC_NPROCESSORS_ONLN), opt, i, status;
 	double seconds = 20, latency_ms = 100, start, deadline;
@@ -451,9 +451,10 @@ int main(int argc, char **argv)
 	while ((pid = wait(&status)) > 0)
 		ok &= WIFEXITED(status) && !WEXITSTATUS(status);
 	ksft_print_msg("numahint-flood: end seconds=%.1f\n", numahint_now() - start);
+	/* The churning process may get THP: one event for 512 pages. */
 	for (i = 0; i <= workers; i++) {
 		ok &= results[i].ok;
-		flood_pages += results[i].pages;
+		touched += i < workers ? results[i].pages : 0;
 	}
 	print_probe("flood", &flood);
 
@@ -466,13 +467,12 @@ int main(int argc, char **argv)
 	recorded = after.val[TOUCH_EVENTS] + after.val[TOUCH_DROPPED] -
 		   before.val[TOUCH_EVENTS] - before.val[TOUCH_DROPPED];
 	ksft_print_msg("numahint-flood: pages_touched=%llu churn_cycles=%llu\n",
-		       flood_pages, results[workers].rounds);
+		       touched, results[workers].rounds);
 	ksft_print_msg("numahint-flood: recorded=%llu dropped=%llu unsent=%llu\n",
 		       after.val[TOUCH_EVENTS] - before.val[TOUCH_EVENTS],
 		       after.val[TOUCH_DROPPED] - before.val[TOUCH_DROPPED],
 		       after.val[TOUCH_UNSENT] - before.val[TOUCH_UNSENT]);
-	ksft_test_result(ok && flood_pages &&
-			 recorded >= flood_pages,
+	ksft_test_result(ok && touched && recorded >= touched,
 			 "every page the flood touched is a recorded or dropped event");
 
 	if (have_hist) {
