@@ -219,6 +219,9 @@ class FloodTest(unittest.TestCase):
         # Every event is accepted, dropped or rejected.
         self.assertGreaterEqual(sampled["touch-dropped"],
                                 sampled["touch-unplaced"])
+        if "touch_accepted" in guest and "touch-accepted" in sampled:
+            self.assertEqual(sampled["touch-accepted"],
+                             guest["touch_accepted"])
         if "touch-accepted" in sampled:
             self.assertEqual(sampled["touch-events"],
                              sampled["touch-accepted"] +
@@ -257,9 +260,8 @@ class FloodTest(unittest.TestCase):
         self.check_accounting(console, sampled)
         self.check_budget(flood, SMALL_BUDGET)
         # The flood asks for more than the budget: the budget is what
-        # limits placement, which keeps a backlog or drops events.
-        self.assertGreater(flood.rate("touch-pages-accepted"),
-                           2 * SMALL_BUDGET)
+        # limits placement, and the queue overflows.
+        self.assertGreater(flood.rate("touch-pages-accepted"), SMALL_BUDGET)
         self.assertGreater(flood.delta("touch-dropped"), 0)
         self.assertGreaterEqual(flood.rate(*EXAMINED), SMALL_BUDGET / 4)
         # 40 pages a period cost the main loop little.

@@ -93,6 +93,8 @@ static const char * const counter_names[NR_COUNTERS] = {
 /* A snapshot: the driver's counters, and the histogram around them. */
 struct snapshot {
 	unsigned long long val[NR_COUNTERS];
+	/* touch_accepted, where the driver has it. */
+	unsigned long long accepted;
 	/* Histogram hits read just before and just after the counters. */
 	unsigned long long hist_before;
 	unsigned long long hist_after;
@@ -116,6 +118,8 @@ struct probe {
 };
 
 static bool have_hist;
+/* The driver counts the extents the device accepted (touch_accepted). */
+static bool have_accepted;
 
 static int write_file(const char *path, const char *text)
 {
@@ -181,11 +185,14 @@ static int take_snapshot(struct snapshot *s)
 {
 	int i;
 
+	s->accepted = 0;
 	if (have_hist && read_hist(&s->hist_before))
 		return -1;
 	for (i = 0; i < NR_COUNTERS; i++)
 		if (numahint_read_attr(counter_names[i], &s->val[i]))
 			return -1;
+	if (have_accepted && numahint_read_attr("touch_accepted", &s->accepted))
+		return -1;
 	if (have_hist && read_hist(&s->hist_after))
 		return -1;
 	return 0;
@@ -200,6 +207,9 @@ static void print_snapshot(const char *label, const struct snapshot *s)
 	for (i = 0; i < NR_COUNTERS; i++)
 		len += snprintf(line + len, sizeof(line) - len, " %s=%llu",
 				counter_names[i], s->val[i]);
+	if (have_accepted)
+		snprintf(line + len, sizeof(line) - len, " touch_accepted=%llu",
+			 s->accepted);
 	ksft_print_msg("numahint-flood: %s%s\n", label, line);
 }
 
@@ -368,6 +378,7 @@ int main(int argc, char **argv)
 	struct worker_result *results;
 	struct probe idle, flood;
 	bool sync_host = false, ok;
+	char path[PATH_MAX];
 	const char *why;
 	pid_t pid;
 
@@ -407,6 +418,8 @@ int main(int argc, char **argv)
 	if (active != 1)
 		ksft_exit_skip("touch_active is 0: the mm_page_alloc hook is off\n");
 	ksft_set_plan(NR_TESTS);
+	snprintf(path, sizeof(path), "%s/touch_accepted", numahint_dir);
+	have_accepted = !access(path, R_OK);
 
 	results = mmap(NULL, sizeof(*results) * (workers + 1),
 		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -529,6 +542,7 @@ int main(int argc, char **argv)
 	print_snapshot("sampled", &sampled);
 	for (i = 0; i < NR_COUNTERS; i++)
 		ok &= sampled.val[i] == after.val[i];
+	ok &= sampled.accepted == after.accepted;
 	ksft_test_result(ok, "the counters stood still while the host sampled");
 	stop_hist();
 	ksft_finished();
