@@ -54,7 +54,7 @@ SOURCE_SECONDS = 8
 #: before all of its memory is there.
 PRECOPY_PARAMETERS = {"max-bandwidth": 1 << 30, "downtime-limit": 1000}
 POSTCOPY_PARAMETERS = {"max-bandwidth": 32 * MiB, "downtime-limit": 1000,
-                       "max-postcopy-bandwidth": 48 * MiB}
+                       "max-postcopy-bandwidth": 24 * MiB}
 #: Precopy time before postcopy starts.
 PRECOPY_BEFORE_POSTCOPY_S = 1
 MIGRATION_TIMEOUT_S = 150
