@@ -90,6 +90,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		table[i] = i;
 	t.init_s = nh_now() - t0;
+	nh_ready();
 
 	for (it = 0; it < o.iters; it++) {
 		const uint64_t base = (uint64_t)it * u;

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	t0 = nh_now();
 	spmv_init(&m);
 	t.init_s = nh_now() - t0;
+	nh_ready();
 
 	for (it = 0; it < o.iters; it++) {
 		t0 = nh_now();

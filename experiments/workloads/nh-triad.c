@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 		c[i] = 0.25 * (double)(i & 255);
 	}
 	t.init_s = nh_now() - t0;
+	nh_ready();
 
 	for (it = 0; it < o.iters; it++) {
 		const double s = TRIAD_SCALAR;

@@ -13,9 +13,11 @@
 #                              nh-triad,-m,64,-i,20); a command without a
 #                              slash is looked for in /tests
 #   rig.runs=K                 runs (default 4)
-#   rig.sample=SEC             read each run's working set once it has run
-#                              SEC seconds (default 1) and its resident
-#                              memory has been stable for 1 s (rig-run)
+#   rig.sample=SEC             read each run's working set when the
+#                              workload stops itself (NH_READY=stop), or
+#                              once it has run SEC seconds (default 1) and
+#                              its resident memory has been stable for 1 s
+#                              (rig-run)
 #
 # Lines for the outer VM (rig-outer.sh) and experiments/rerun:
 #   RIG-RUN-BEGIN run=I node=N cpus=LIST   before run I (from 1)

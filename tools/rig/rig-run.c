@@ -8,10 +8,15 @@
  *   RIG-RUN-RESULT name=NAME exit=E signal=S wall=SEC minflt=N majflt=N
  *                  utime=SEC stime=SEC
  * (guest page faults and CPU time of COMMAND and its children, from
- * wait4()).  With --sample-after, once COMMAND has run at least SEC
+ * wait4()).  With --sample-after, it samples COMMAND's working set once
+ * COMMAND says it has set it up: rig-run runs it with NH_READY=stop in
+ * its environment, and a program that knows it (the workloads of
+ * experiments/workloads) stops itself with SIGSTOP then; rig-run samples
+ * and continues it (SIGCONT), and leaves the pause out of wall=.  For
+ * other programs it guesses: once COMMAND has run at least SEC
  * seconds, its resident memory has grown to GROWN times what it was at
  * first sight and has then not changed for STABLE_S (it has set up its
- * working set and computes), it reads the guest frames behind
+ * working set and computes).  Either way it reads the guest frames behind
  * COMMAND's private writable mappings (its heap, data and anonymous
  * memory: the working set) from /proc/PID/pagemap and prints them as
  * RIG-GPA NAME lines (rig-gpa.h), "RIG-RUN-SAMPLE name=NAME at=SEC
@@ -136,10 +141,23 @@ static uint64_t *working_set(pid_t pid, size_t *count)
 	return frames;
 }
 
+/* Print @pid's working set for the host, as RIG-GPA lines. */
+static void sample(const char *name, pid_t pid, double at)
+{
+	size_t n = 0;
+	uint64_t *frames = working_set(pid, &n);
+
+	if (!frames)
+		return;
+	rig_print_ranges(name, frames, n);
+	printf("RIG-RUN-SAMPLE name=%s at=%.2f pages=%zu\n", name, at, n);
+	free(frames);
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = "run";
-	double sample_after = -1, start, changed;
+	double sample_after = -1, start, changed, stopped, paused = 0;
 	long rss = -1, first_rss = -1, now_rss;
 	int status, i, sampled = 0;
 	struct rusage ru;
@@ -167,6 +185,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!pid) {
+		if (sample_after >= 0)
+			setenv("NH_READY", "stop", 1);
 		execvp(argv[i + 1], argv + i + 1);
 		fprintf(stderr, "rig-run: %s: %s\n", argv[i + 1],
 			strerror(errno));
@@ -174,8 +194,19 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		got = wait4(pid, &status, sampled || sample_after < 0 ?
-			    0 : WNOHANG, &ru);
+		got = wait4(pid, &status, WUNTRACED |
+			    (sampled || sample_after < 0 ? 0 : WNOHANG), &ru);
+		if (got == pid && WIFSTOPPED(status)) {
+			/* The workload's working set is set up (nh_ready()). */
+			stopped = now();
+			if (!sampled && sample_after >= 0) {
+				sample(name, pid, stopped - paused - start);
+				sampled = 1;
+			}
+			kill(pid, SIGCONT);
+			paused += now() - stopped;
+			continue;
+		}
 		if (got == pid)
 			break;
 		if (got < 0 && errno != EINTR) {
@@ -195,16 +226,8 @@ int main(int argc, char **argv)
 		    rss >= GROWN * first_rss &&
 		    now() - start >= sample_after &&
 		    now() - changed >= STABLE_S) {
-			size_t n = 0;
-			uint64_t *frames = working_set(pid, &n);
-
+			sample(name, pid, now() - start);
 			sampled = 1;
-			if (frames) {
-				rig_print_ranges(name, frames, n);
-				printf("RIG-RUN-SAMPLE name=%s at=%.2f pages=%zu\n",
-				       name, now() - start, n);
-				free(frames);
-			}
 			continue;
 		}
 		if (!sampled && sample_after >= 0) {
@@ -215,7 +238,8 @@ int main(int argc, char **argv)
 	}
 	printf("RIG-RUN-RESULT name=%s exit=%d signal=%d wall=%.3f minflt=%ld majflt=%ld utime=%.3f stime=%.3f\n",
 	       name, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-	       WIFSIGNALED(status) ? WTERMSIG(status) : 0, now() - start,
+	       WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+	       now() - start - paused,
 	       ru.ru_minflt, ru.ru_majflt, tv_s(ru.ru_utime),
 	       tv_s(ru.ru_stime));
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
