@@ -102,7 +102,8 @@ class RerunHarnessTest(unittest.TestCase):
             print(f"# {r['config']} run {r['run']}: node {r['node']}, "
                   f"{r['pages']} pages, local {float(r['local']):.3f}, "
                   f"guest faults {r['guest_minflt']}, host faults "
-                  f"{r['host_minflt']}, QEMU CPU {r['qemu_cpu_s']} s, "
+                  f"{r['host_minflt']}, "
+                  f"QEMU CPU {float(r['qemu_cpu_s']):.2f} s, "
                   f"{r['workload_rate']} {r['workload_unit']}")
             self.assertEqual(r["partial"], "0")
             # The working set: 16 MiB of arrays is 4096 pages or more.
