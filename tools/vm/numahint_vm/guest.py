@@ -322,6 +322,23 @@ class Guest:
             self._qmp = QMPClient(self._qmp_socket, self._deadline)
         return self._qmp.execute(command)
 
+    def wait_for_event(self, name: str, timeout: float, since: int = 0,
+                       data: dict | None = None) -> int | None:
+        """Wait up to `timeout` seconds (within the run's deadline) for a
+        QMP event called `name` whose data hold the items of `data`,
+        among the events from index `since` of qmp_events on.  Returns
+        its index there, None if none came.  Raises QMPError if QEMU
+        cannot be reached."""
+        if self._qmp is None:
+            self._qmp = QMPClient(self._qmp_socket, self._deadline)
+        return self._qmp.wait_event(name, time.monotonic() + timeout,
+                                    since, data)
+
+    @property
+    def qmp_events(self) -> list[dict]:
+        """The QMP events received so far, oldest first."""
+        return self._qmp.events if self._qmp is not None else []
+
     def stop(self, graceful: bool = True) -> None:
         """Stop QEMU and collect the result (in self.result).
 

@@ -55,15 +55,50 @@ class QMPClient:
         except OSError as error:
             raise QMPError(f"QMP {command.get('execute')}: {error}") from error
 
+    def wait_event(self, name: str, until: float, since: int = 0,
+                   data: dict | None = None) -> int | None:
+        """Wait until `until` (a time.monotonic() value, capped by the
+        session's deadline) for an event called `name` whose data hold
+        the items of `data`, among the events received from index `since`
+        of `events` on.  Returns its index in `events`, None if none came.
+        """
+        want = data or {}
+        until = min(until, self._deadline)
+        index = since
+        while True:
+            for index in range(index, len(self.events)):
+                event = self.events[index]
+                got = event.get("data", {})
+                if event.get("event") == name and all(
+                        got.get(key) == value for key, value in want.items()):
+                    return index
+            index = len(self.events)
+            if time.monotonic() >= until:
+                return None
+            try:
+                message = self._read_message(until)
+            except TimeoutError:
+                return None
+            except OSError as error:
+                raise QMPError(f"waiting for QMP event {name}: "
+                               f"{error}") from error
+            if "event" in message:
+                self.events.append(message)
+
     def _set_timeout(self) -> None:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise QMPError("out of time")
         self._sock.settimeout(remaining)
 
-    def _read_message(self) -> dict:
+    def _read_message(self, until: float | None = None) -> dict:
+        """The next message; by `until` (raising TimeoutError) if given,
+        else by the session's deadline (raising QMPError)."""
         while b"\n" not in self._buffer:
-            self._set_timeout()
+            if until is None:
+                self._set_timeout()
+            else:
+                self._sock.settimeout(max(until - time.monotonic(), 0.001))
             chunk = self._sock.recv(65536)
             if not chunk:
                 raise QMPError("QEMU closed the QMP connection")

@@ -7,6 +7,7 @@ as the guest's test session; the guest then holds, so that the host can
 still read QEMU's state over QMP before the run ends.
 """
 
+import dataclasses
 import subprocess
 import tempfile
 import time
@@ -35,11 +36,17 @@ class ScriptGuest:
 
     A context manager: entering starts QEMU, leaving stops it; the
     RunResult is then in .guest.result.
+
+    plug_device=False leaves the device off the command line, for a test
+    that gives it in extra_args (behind a pcie-root-port, say, which must
+    come first) or adds it over QMP.  pvh=False boots the kernel through
+    its own decompressor (see GuestConfig.pvh).
     """
 
     def __init__(self, script: str, kernel: str = "6.1", device: str = "",
                  memory: str = "1G", extra_args=(), append: str = "",
-                 module: bool = True, timeout: float = 600, console=None):
+                 module: bool = True, timeout: float = 600, console=None,
+                 plug_device: bool = True, pvh: bool = True):
         self._tmp = tempfile.TemporaryDirectory(prefix="numahint-script-")
         tmp = Path(self._tmp.name)
         init = tmp / "run.sh"
@@ -52,8 +59,12 @@ class ScriptGuest:
         self.config = GuestConfig(
             kernel_dir=kernel_dir_for(kernel), initrd=info.path,
             timeout=timeout, smp=2, memory=memory, append=append,
-            numahint_device="id=nh0" + ("," + device if device else ""),
-            require_module=module, hold=True, extra_args=tuple(extra_args))
+            numahint_device=("id=nh0" + ("," + device if device else "")
+                             if plug_device else None),
+            require_module=module, hold=True, extra_args=tuple(extra_args),
+            pvh=pvh)
+        self._console = console
+        self._events_seen = 0
         self.guest = Guest(self.config, console=console,
                            log=tmp / "console.log")
 
@@ -76,6 +87,36 @@ class ScriptGuest:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+    def wait_event(self, name: str, timeout: float = 30.0,
+                   **data) -> dict | None:
+        """The next QMP event called `name` whose data hold `data`, waited
+        for up to `timeout` seconds; None if none came.  Events are taken
+        in order: those received before the last one returned here are
+        not looked at again."""
+        self.qmp("query-status")  # Connected once QEMU has started.
+        index = self.guest.wait_for_event(name, timeout, self._events_seen,
+                                          data)
+        if index is None:
+            return None
+        self._events_seen = index + 1
+        return self.guest.qmp_events[index]
+
+    def restore(self, uri: str) -> Guest:
+        """Stop this QEMU and start a new one, of the same configuration,
+        that loads the VM saved to `uri` (a migration URI such as
+        file:PATH, given to -incoming) and runs on from there.  The new
+        one is .guest from now on; returns the stopped one."""
+        saved = self.guest
+        saved.stop()
+        config = dataclasses.replace(
+            self.config, extra_args=self.config.extra_args + ("-incoming",
+                                                              uri))
+        self.guest = Guest(config, console=self._console,
+                           log=Path(self._tmp.name) / "restored.log")
+        self._events_seen = 0
+        self.guest.start()
+        return saved
 
     def ram_block(self) -> RAMBlock:
         """Guest RAM: the biggest RAM block (the others are ROMs, tables)."""
