@@ -68,6 +68,13 @@ MIGRATED = (
     "probe-entries", "probe-rejected", "touch-requests", "touch-events",
     "touch-rejected", "touch-dropped",
 )
+#: Outcomes of the pages of accepted events; they add up to the accepted.
+PAGE_OUTCOMES = ("touch-pages-pending", "touch-pages-superseded",
+                 "touch-pages-local", "touch-pages-migrated",
+                 "touch-pages-absent", "touch-pages-contended",
+                 "touch-pages-failed-busy", "touch-pages-failed-nomem",
+                 "touch-pages-failed-fault", "touch-pages-failed-other",
+                 "touch-pages-flushed")
 #: The placement engine's counters, which the device does not migrate:
 #: they start from zero on the destination (docs/hardening.md).
 NOT_MIGRATED = (
@@ -235,6 +242,13 @@ class MigrationTest(unittest.TestCase):
                            at_completion["touch-query-calls"])
         self.assertEqual(final["protocol-errors"], 0)
         self.assertEqual(final["report-discard-failed"], 0)
+        # The destination still accounts for every page and event.
+        self.assertEqual(final["touch-pages-accepted"],
+                         sum(final[c] for c in PAGE_OUTCOMES))
+        if "touch-accepted" in final:
+            self.assertEqual(final["touch-events"],
+                             final["touch-accepted"] + final["touch-dropped"]
+                             + final["touch-rejected"])
 
     def test_precopy(self):
         name = "precopy"
