@@ -19,6 +19,7 @@
 #include "qemu/error-report.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/virtio-numahint.h"
+#include "hw/virtio/numahint-request.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/cpu.h"
 #include "exec/address-spaces.h"
@@ -45,56 +46,6 @@ QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_resp) != 8);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_range) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_touch) != 16);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_probe) != 8);
-
-/* What a request type needs: its queue, feature and entry layout. */
-typedef struct VirtIONumahintReqType {
-    /* Queue the request must arrive on. */
-    int queue;
-    /* Feature that must have been negotiated. */
-    unsigned int feature;
-    /* Size of one entry. */
-    size_t entry_size;
-    /* Whether the response carries one __le32 node per entry. */
-    bool has_nodes;
-} VirtIONumahintReqType;
-
-static const VirtIONumahintReqType virtio_numahint_req_types[] = {
-    [VIRTIO_NUMAHINT_REQ_FREE_REPORT] = {
-        .queue = VIRTIO_NUMAHINT_VQ_REPORT,
-        .feature = VIRTIO_NUMAHINT_F_FREE_REPORT,
-        .entry_size = sizeof(struct virtio_numahint_range),
-    },
-    [VIRTIO_NUMAHINT_REQ_TOUCH] = {
-        .queue = VIRTIO_NUMAHINT_VQ_TOUCH,
-        .feature = VIRTIO_NUMAHINT_F_FIRST_TOUCH,
-        .entry_size = sizeof(struct virtio_numahint_touch),
-    },
-    [VIRTIO_NUMAHINT_REQ_PROBE_PAGE] = {
-        .queue = VIRTIO_NUMAHINT_VQ_PROBE,
-        .feature = VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
-        .entry_size = sizeof(struct virtio_numahint_probe),
-        .has_nodes = true,
-    },
-    [VIRTIO_NUMAHINT_REQ_PROBE_CPU] = {
-        .queue = VIRTIO_NUMAHINT_VQ_PROBE,
-        .feature = VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
-        .entry_size = sizeof(struct virtio_numahint_probe),
-        .has_nodes = true,
-    },
-};
-
-/* Most entries a request on @queue may carry, from the configuration. */
-static uint32_t virtio_numahint_max_entries(VirtIONumahint *s, int queue)
-{
-    switch (queue) {
-    case VIRTIO_NUMAHINT_VQ_REPORT:
-        return s->max_report_ranges;
-    case VIRTIO_NUMAHINT_VQ_TOUCH:
-        return s->max_touch_events;
-    default:
-        return s->max_probe_entries;
-    }
-}
 
 /*
  * Guest RAM is RAM of a memory backend: not ROM, not a RAM device such as
@@ -156,21 +107,16 @@ static const char *virtio_numahint_skip_discard(VirtIONumahint *s)
 }
 
 /* Returns true if the range was valid, whether or not it was discarded. */
-static bool virtio_numahint_report_range(VirtIONumahint *s,
-                                         const struct virtio_numahint_range *r)
+static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
 {
-    uint64_t addr = le64_to_cpu(r->addr);
-    uint64_t len = le64_to_cpu(r->len);
-    ram_addr_t offset, start, end;
+    uint64_t addr, len, start, end;
+    ram_addr_t offset;
     const char *inhibitor;
-    size_t pagesize;
-    RAMBlock *rb;
+    RAMBlock *rb = NULL;
     int ret;
 
     s->stats.report_ranges++;
-    if (!QEMU_IS_ALIGNED(addr | len, VIRTIO_NUMAHINT_PAGE_SIZE)) {
-        rb = NULL;
-    } else {
+    if (numahint_request_range(entry, &addr, &len)) {
         rb = virtio_numahint_find_ram(addr, len, &offset);
     }
     if (!rb) {
@@ -189,10 +135,8 @@ static bool virtio_numahint_report_range(VirtIONumahint *s,
      * A RAM block backed by huge pages can only drop whole host pages:
      * discard the part of the range that covers complete ones.
      */
-    pagesize = qemu_ram_pagesize(rb);
-    start = ROUND_UP(offset, pagesize);
-    end = ROUND_DOWN(offset + len, pagesize);
-    if (start >= end) {
+    if (!numahint_request_discard_span(offset, len, qemu_ram_pagesize(rb),
+                                       &start, &end)) {
         s->stats.report_skipped_unaligned++;
         trace_virtio_numahint_discard_skipped(addr, len, "below host page");
         return true;
@@ -545,21 +489,19 @@ static void virtio_numahint_placement_tick(void *opaque)
  * @queued when the event was queued for placement (a valid event may
  * still be dropped: its vCPU has no node, or the queue is full).
  */
-static bool virtio_numahint_touch_event(VirtIONumahint *s,
-                                        const struct virtio_numahint_touch *t,
+static bool virtio_numahint_touch_event(VirtIONumahint *s, const void *entry,
                                         bool *queued)
 {
-    uint64_t addr = le64_to_cpu(t->addr);
-    uint32_t nr_pages = le32_to_cpu(t->nr_pages);
-    uint32_t cpu_id = le32_to_cpu(t->cpu_id);
-    uint64_t len = (uint64_t)nr_pages << VIRTIO_NUMAHINT_PAGE_SHIFT;
     NumahintPlacementVerdict verdict;
+    uint32_t nr_pages, cpu_id;
     ram_addr_t offset;
+    uint64_t addr;
 
     s->stats.touch_events++;
     *queued = false;
-    if (!QEMU_IS_ALIGNED(addr, VIRTIO_NUMAHINT_PAGE_SIZE) ||
-        !virtio_numahint_find_ram(addr, len, &offset) ||
+    if (!numahint_request_touch(entry, &addr, &nr_pages, &cpu_id) ||
+        !virtio_numahint_find_ram(addr, (uint64_t)nr_pages <<
+                                  VIRTIO_NUMAHINT_PAGE_SHIFT, &offset) ||
         !cpu_by_arch_id(cpu_id)) {
         s->stats.touch_rejected++;
         trace_virtio_numahint_touch_event(addr, nr_pages, cpu_id, "rejected");
@@ -623,17 +565,17 @@ static bool virtio_numahint_parse_vcpu_nodes(VirtIONumahint *s, Error **errp)
 
 /* Answers one probe entry; returns false if the entry is invalid. */
 static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
-                                        const struct virtio_numahint_probe *p,
-                                        uint32_t *node_le)
+                                        const void *entry, uint32_t *node_le)
 {
-    uint64_t id = le64_to_cpu(p->id);
+    uint64_t id;
+    bool valid = numahint_request_probe(type, entry, &id);
     int node;
 
     if (type == VIRTIO_NUMAHINT_REQ_PROBE_PAGE) {
         ram_addr_t offset;
         RAMBlock *rb = NULL;
 
-        if (QEMU_IS_ALIGNED(id, VIRTIO_NUMAHINT_PAGE_SIZE)) {
+        if (valid) {
             rb = virtio_numahint_find_ram(id, VIRTIO_NUMAHINT_PAGE_SIZE,
                                           &offset);
         }
@@ -668,18 +610,25 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
     int queue = virtio_get_queue_index(vq);
+    const NumahintRequestConfig cfg = {
+        .features = vdev->guest_features,
+        .max_entries = {
+            [VIRTIO_NUMAHINT_VQ_REPORT] = s->max_report_ranges,
+            [VIRTIO_NUMAHINT_VQ_TOUCH] = s->max_touch_events,
+            [VIRTIO_NUMAHINT_VQ_PROBE] = s->max_probe_entries,
+        },
+    };
     VirtQueueElement *elem;
 
     for (;;) {
-        const VirtIONumahintReqType *rt = NULL;
         struct virtio_numahint_resp resp = {};
-        struct virtio_numahint_req req;
+        struct virtio_numahint_req hdr = {};
         g_autofree uint8_t *entries = NULL;
         g_autofree uint32_t *nodes = NULL;
-        size_t out_size, in_size, resp_size;
-        uint32_t nr, max, i, done = 0, bad = 0;
-        uint16_t type, status;
-        const char *violation = NULL;
+        NumahintRequestVerdict verdict;
+        NumahintRequest req;
+        uint32_t i, done = 0, bad = 0;
+        uint16_t status;
         bool was_broken = vdev->broken;
 
         elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
@@ -694,60 +643,31 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
             return;
         }
         s->stats.requests++;
-        out_size = iov_size(elem->out_sg, elem->out_num);
-        in_size = iov_size(elem->in_sg, elem->in_num);
-        if (iov_to_buf(elem->out_sg, elem->out_num, 0, &req,
-                       sizeof(req)) != sizeof(req)) {
-            violation = "request header missing or short";
+        iov_to_buf(elem->out_sg, elem->out_num, 0, &hdr, sizeof(hdr));
+        verdict = numahint_request_check(&cfg, queue, &hdr,
+                                         iov_size(elem->out_sg, elem->out_num),
+                                         iov_size(elem->in_sg, elem->in_num),
+                                         &req);
+        if (verdict == NUMAHINT_REQUEST_VIOLATION) {
             goto violation;
         }
-        if (in_size < sizeof(resp)) {
-            violation = "response buffer missing or short";
-            goto violation;
-        }
-        type = le16_to_cpu(req.type);
-        nr = le32_to_cpu(req.nr_entries);
-        trace_virtio_numahint_request(vdev, queue, type, nr);
-
-        if (type < ARRAY_SIZE(virtio_numahint_req_types)) {
-            rt = &virtio_numahint_req_types[type];
-        }
-        if (!rt || rt->queue != queue ||
-            !virtio_vdev_has_feature(vdev, rt->feature)) {
+        trace_virtio_numahint_request(vdev, queue, req.type, req.nr_entries);
+        if (verdict == NUMAHINT_REQUEST_UNSUPPORTED) {
             s->stats.unsupported++;
             status = VIRTIO_NUMAHINT_RESP_UNSUPPORTED;
-            resp_size = sizeof(resp);
             goto respond;
         }
 
-        max = virtio_numahint_max_entries(s, queue);
-        if (!nr || nr > max) {
-            violation = "entry count out of range";
-            goto violation;
-        }
-        if (out_size != sizeof(req) + (size_t)nr * rt->entry_size) {
-            violation = "request size does not match its entry count";
-            goto violation;
-        }
-        resp_size = sizeof(resp) +
-                    (rt->has_nodes ? (size_t)nr * sizeof(uint32_t) : 0);
-        if (in_size < resp_size) {
-            violation = "response buffer too short for the entries";
-            goto violation;
-        }
+        entries = g_malloc(req.entries_size);
+        iov_to_buf(elem->out_sg, elem->out_num, sizeof(hdr), entries,
+                   req.entries_size);
 
-        entries = g_malloc((size_t)nr * rt->entry_size);
-        iov_to_buf(elem->out_sg, elem->out_num, sizeof(req), entries,
-                   (size_t)nr * rt->entry_size);
-
-        switch (type) {
+        switch (req.type) {
         case VIRTIO_NUMAHINT_REQ_FREE_REPORT:
             s->stats.report_requests++;
-            for (i = 0; i < nr; i++) {
-                const struct virtio_numahint_range *r =
-                    (const struct virtio_numahint_range *)entries + i;
-
-                if (virtio_numahint_report_range(s, r)) {
+            for (i = 0; i < req.nr_entries; i++) {
+                if (virtio_numahint_report_range(s, entries +
+                                                 i * req.entry_size)) {
                     done++;
                 } else {
                     bad++;
@@ -757,12 +677,12 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
         case VIRTIO_NUMAHINT_REQ_TOUCH:
             s->stats.touch_requests++;
             virtio_numahint_refresh_maps(s);
-            for (i = 0; i < nr; i++) {
-                const struct virtio_numahint_touch *t =
-                    (const struct virtio_numahint_touch *)entries + i;
+            for (i = 0; i < req.nr_entries; i++) {
                 bool queued;
 
-                if (!virtio_numahint_touch_event(s, t, &queued)) {
+                if (!virtio_numahint_touch_event(s, entries +
+                                                 i * req.entry_size,
+                                                 &queued)) {
                     bad++;
                 }
                 done += queued;
@@ -772,12 +692,11 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
         case VIRTIO_NUMAHINT_REQ_PROBE_PAGE:
         case VIRTIO_NUMAHINT_REQ_PROBE_CPU:
             s->stats.probe_requests++;
-            nodes = g_new(uint32_t, nr);
-            for (i = 0; i < nr; i++) {
-                const struct virtio_numahint_probe *p =
-                    (const struct virtio_numahint_probe *)entries + i;
-
-                if (virtio_numahint_probe_entry(s, type, p, &nodes[i])) {
+            nodes = g_new(uint32_t, req.nr_entries);
+            for (i = 0; i < req.nr_entries; i++) {
+                if (virtio_numahint_probe_entry(s, req.type, entries +
+                                                i * req.entry_size,
+                                                &nodes[i])) {
                     done++;
                 } else {
                     nodes[i] = cpu_to_le32(VIRTIO_NUMAHINT_NODE_NONE);
@@ -787,7 +706,7 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
             }
             s->stats.probe_entries += done;
             iov_from_buf(elem->in_sg, elem->in_num, sizeof(resp), nodes,
-                         (size_t)nr * sizeof(uint32_t));
+                         (size_t)req.nr_entries * sizeof(uint32_t));
             break;
         default:
             g_assert_not_reached();
@@ -799,7 +718,7 @@ respond:
         resp.nr_done = cpu_to_le32(done);
         iov_from_buf(elem->in_sg, elem->in_num, 0, &resp, sizeof(resp));
         trace_virtio_numahint_response(vdev, queue, status, done);
-        virtqueue_push(vq, elem, resp_size);
+        virtqueue_push(vq, elem, req.resp_size);
         virtio_notify(vdev, vq);
         g_free(elem);
         continue;
@@ -807,7 +726,7 @@ respond:
 violation:
         s->stats.protocol_errors++;
         virtio_error(vdev, "virtio-numahint: protocol violation on queue %d: "
-                     "%s", queue, violation);
+                     "%s", queue, req.violation);
         virtqueue_detach_element(vq, elem, 0);
         g_free(elem);
         return;
