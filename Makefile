@@ -17,6 +17,14 @@
 #                   QEMU_PATCHES_FLAGS=--build also builds it (minutes)
 #   make dkms-test  the .deb in a clean bookworm chroot: DKMS builds for 6.1
 #                   and 6.12, and the 6.1 module boots with the device
+#   make fuzz       the host-side fuzz target (selftests/host/fuzz/):
+#                   its corpus replayed under ASan+UBSan, then libFuzzer
+#                   for FUZZ_TIME seconds (60)
+#   make sanitize   QEMU built with clang, ASan and UBSan in its own tree
+#                   (30-40 minutes the first time), and the device's qtest
+#                   run under it; the host unit tests under ASan+UBSan too
+#   make fuzz-qemu  QEMU's generic-fuzz target on the device, from the same
+#                   sanitizer build, for FUZZ_QEMU_TIME seconds (300)
 #   make distclean  remove the cache too (downloads and QEMU build)
 
 CACHE ?= $(or $(NUMAHINT_CACHE),$(CURDIR)/.cache)
@@ -75,5 +83,27 @@ dkms-test: deb
 	tools/setup
 	packaging/dkms-test
 
+# Hardening: see docs/hardening.md.  Not part of `make check`, which runs
+# only a short fuzz run (tools/run-tests' unit suite).
+FUZZ_TIME ?= 60
+FUZZ_QEMU_TIME ?= 300
+SANITIZER_QEMU := selftests/host/fuzz/sanitizer-qemu
+
+fuzz:
+	$(MAKE) -C selftests/host/fuzz run FUZZ_TIME=$(FUZZ_TIME)
+
+sanitize:
+	tools/setup apt qemu
+	$(MAKE) -s -C selftests/host/placement asan
+	$(MAKE) -s -C selftests/host/fuzz replay
+	$(SANITIZER_QEMU) build
+	$(SANITIZER_QEMU) qtest
+
+fuzz-qemu:
+	tools/setup apt qemu
+	$(SANITIZER_QEMU) build
+	$(SANITIZER_QEMU) fuzz $(FUZZ_QEMU_TIME)
+
 .PHONY: all setup qemu modules demo check style clean distclean
+.PHONY: fuzz sanitize fuzz-qemu
 .PHONY: deb rpm qemu-patches dkms-test
