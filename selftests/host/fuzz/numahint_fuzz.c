@@ -9,8 +9,8 @@
  * An input is a small machine description followed by operations:
  *
  *   features (1 byte), the three entry limits (2 bytes each), 1 to 4 RAM
- *   regions (page size, gap, size, node seed; optionally at the top of
- *   the address space), 0 to 8 vCPUs (id steps and nodes), the
+ *   regions (page size, gap, 1 to 512 host pages, node seed; optionally
+ *   at the top of the address space), 0 to 8 vCPUs (id steps and nodes), the
  *   placement queue's capacity; then, until the input ends, operations:
  *   a request on one of the three queues (response buffer size, request
  *   length, request bytes), a placement run with a budget, a device
@@ -59,12 +59,13 @@
 #define PAGE		4096ULL
 #define GIB		(1ULL << 30)
 #define MAX_REGIONS	4
-#define MAX_REGION_PAGES 16
+/* More host pages than a batch: a run can fill one. */
+#define MAX_REGION_PAGES 512
 #define MAX_VCPUS	8
 #define NR_NODES	4
 /* Where the fake machine pretends region i is mapped; never touched. */
 #define FAKE_HVA	0x7f0000000000ULL
-#define FAKE_HVA_STRIDE	(1ULL << 36)
+#define FAKE_HVA_STRIDE	(1ULL << 40)
 
 /* The device's bounds on its configuration (virtio-numahint.h). */
 static const uint32_t entry_limits[NUMAHINT_REQUEST_NUM_QUEUES] = {
@@ -108,6 +109,10 @@ struct fuzz_machine {
 	/* Whole-call failures of the fake host, if not 0. */
 	int query_call_err;
 	int move_call_err;
+
+	/* Requests by verdict, entries done and bad, for the summary. */
+	unsigned long verdicts[3];
+	unsigned long entries_done, entries_bad;
 };
 
 /* --- reading the input --- */
@@ -514,6 +519,7 @@ static void handle_request(struct fuzz_machine *m, unsigned int queue,
 	if (verdict != expected)
 		fail("request of %zu bytes (%zu writable) on queue %u: verdict %d, "
 		     "should be %d", out_size, in_size, queue, verdict, expected);
+	m->verdicts[verdict]++;
 	if (verdict == NUMAHINT_REQUEST_VIOLATION) {
 		if (!req.violation)
 			fail("protocol violation without a reason");
@@ -560,6 +566,8 @@ static void handle_request(struct fuzz_machine *m, unsigned int queue,
 			check_engine(m);
 		}
 	}
+	m->entries_done += done;
+	m->entries_bad += bad;
 	memset(in, 0, sizeof(struct virtio_numahint_resp));
 	if (done > req.nr_entries || done + bad > req.nr_entries)
 		fail("%u done and %u bad of %u entries", done, bad,
@@ -588,11 +596,12 @@ static void set_up(struct fuzz_machine *m, struct input *in)
 		uint8_t b = take(in, 1);
 		uint64_t ps;
 
-		shift[i] = b % 3;
+		shift[i] = (b & 3) % 3;
 		ps = page_sizes[shift[i]];
 		cursor = (cursor + ps - 1) / ps * ps + (b >> 2 & 3) * ps;
 		rel[i] = cursor;
-		pages[i] = 1 + (b >> 4);
+		/* 1 to 8 host pages, or 64 to 512. */
+		pages[i] = (1 + (b >> 4) % 8) << (b >> 7 ? 6 : 0);
 		cursor += pages[i] * ps;
 	}
 	/* Bit 7: the whole map just below the top of the address space. */
@@ -768,6 +777,28 @@ static void inject_failure(struct fuzz_machine *m, uint8_t op,
 	}
 }
 
+/* What an input did, for NUMAHINT_FUZZ_VERBOSE=1 (seeds are written so). */
+static void summarize(const struct fuzz_machine *m)
+{
+	const NumahintPlacementStats *s = &m->p.stats;
+
+	fprintf(stderr, "requests: %lu valid, %lu unsupported, %lu violations; "
+		"entries: %lu done, %lu bad\n", m->verdicts[0], m->verdicts[1],
+		m->verdicts[2], m->entries_done, m->entries_bad);
+	fprintf(stderr, "events: %" PRIu64 " accepted, %" PRIu64 " bad extent, %"
+		PRIu64 " bad cpu, %" PRIu64 " unplaced, %" PRIu64 " dropped\n",
+		s->events_accepted, s->events_bad_extent, s->events_bad_cpu,
+		s->events_unplaced, s->events_dropped);
+	fprintf(stderr, "pages: %" PRIu64 " local, %" PRIu64 " migrated, %"
+		PRIu64 " absent, %" PRIu64 " contended, %" PRIu64 " superseded, %"
+		PRIu64 " failed, %" PRIu64 " flushed; %" PRIu64 " query and %"
+		PRIu64 " move calls\n", s->pages_local, s->pages_migrated,
+		s->pages_absent, s->pages_contended, s->pages_superseded,
+		s->pages_failed_busy + s->pages_failed_nomem +
+		s->pages_failed_fault + s->pages_failed_other, s->pages_flushed,
+		s->query_calls, s->move_calls);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { .data = data, .size = size };
@@ -828,6 +859,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.p.stats.pages_pending)
 		fail("%" PRIu64 " pages pending after a run without a limit",
 		     m.p.stats.pages_pending);
+	if (getenv("NUMAHINT_FUZZ_VERBOSE"))
+		summarize(&m);
 	tear_down(&m);
 	return 0;
 }
