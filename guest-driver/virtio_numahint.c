@@ -229,8 +229,13 @@ enum numahint_stat {
 	NUMAHINT_STAT_TOUCH_REQUESTS,
 	/* Extents carried by those requests. */
 	NUMAHINT_STAT_TOUCH_ENTRIES,
-	/* Extents the device rejected as entry errors. */
+	/*
+	 * Extents not accepted in answers that report an entry error: the
+	 * rejected ones, and any the device dropped in the same request.
+	 */
 	NUMAHINT_STAT_TOUCH_REJECTED,
+	/* Extents the device accepted for placement (nr_done). */
+	NUMAHINT_STAT_TOUCH_ACCEPTED,
 	/* First-touch requests answered VIRTIO_NUMAHINT_RESP_UNSUPPORTED. */
 	NUMAHINT_STAT_TOUCH_UNSUPPORTED,
 	/* Number of counters. */
@@ -852,7 +857,11 @@ static void virtnumahint_touch_complete(struct virtio_numahint *vnh,
 	/* Events may be dropped by the device without error: not all_done. */
 	switch (virtnumahint_check_resp(vnh, buf->resp, used_len, nr, 0, false,
 					&nr_done)) {
+	case 0:
+		atomic64_add(nr_done, &vnh->stats[NUMAHINT_STAT_TOUCH_ACCEPTED]);
+		break;
 	case -EINVAL:
+		atomic64_add(nr_done, &vnh->stats[NUMAHINT_STAT_TOUCH_ACCEPTED]);
 		atomic64_add(nr - nr_done,
 			     &vnh->stats[NUMAHINT_STAT_TOUCH_REJECTED]);
 		break;
@@ -1537,7 +1546,12 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  *                       negotiated (the units of touch_entries).
  *   touch_requests      first-touch requests sent to the device.
  *   touch_entries       extents in those requests.
- *   touch_rejected      extents the device rejected.
+ *   touch_accepted      extents the device accepted for placement (the
+ *                       nr_done of its answers); the others were dropped
+ *                       or rejected by the device.
+ *   touch_rejected      extents not accepted in answers that report an
+ *                       entry error: the rejected ones, and any dropped
+ *                       in the same request.
  *   touch_unsupported   first-touch requests answered UNSUPPORTED.
  */
 static const char * const numahint_feature_names[] = {
@@ -1701,6 +1715,7 @@ NUMAHINT_STAT_ATTR(touch_unsent, NUMAHINT_STAT_TOUCH_UNSENT);
 NUMAHINT_STAT_ATTR(touch_requests, NUMAHINT_STAT_TOUCH_REQUESTS);
 NUMAHINT_STAT_ATTR(touch_entries, NUMAHINT_STAT_TOUCH_ENTRIES);
 NUMAHINT_STAT_ATTR(touch_rejected, NUMAHINT_STAT_TOUCH_REJECTED);
+NUMAHINT_STAT_ATTR(touch_accepted, NUMAHINT_STAT_TOUCH_ACCEPTED);
 NUMAHINT_STAT_ATTR(touch_unsupported, NUMAHINT_STAT_TOUCH_UNSUPPORTED);
 
 static struct attribute *virtnumahint_attrs[] = {
@@ -1732,6 +1747,7 @@ static struct attribute *virtnumahint_attrs[] = {
 	&numahint_stat_attr_touch_requests.attr.attr,
 	&numahint_stat_attr_touch_entries.attr.attr,
 	&numahint_stat_attr_touch_rejected.attr.attr,
+	&numahint_stat_attr_touch_accepted.attr.attr,
 	&numahint_stat_attr_touch_unsupported.attr.attr,
 	NULL
 };
