@@ -2,21 +2,22 @@
 /*
  * rig-run: one run of a workload in the rig's inner guest, measured.
  *
- *   rig-run [--name NAME] [--sample-after SEC] -- COMMAND [ARG...]
+ *   rig-run [--name NAME] [--sample-after SEC [--ready]] -- COMMAND [ARG...]
  *
  * Runs COMMAND, waits for it and prints
  *   RIG-RUN-RESULT name=NAME exit=E signal=S wall=SEC minflt=N majflt=N
  *                  utime=SEC stime=SEC
  * (guest page faults and CPU time of COMMAND and its children, from
  * wait4()).  With --sample-after, it samples COMMAND's working set once
- * COMMAND says it has set it up: rig-run runs it with NH_READY=stop in
- * its environment, and a program that knows it (the workloads of
+ * it is set up.  With --ready, COMMAND says when: rig-run runs it with
+ * NH_READY=stop in its environment, and COMMAND (one of the workloads of
  * experiments/workloads) stops itself with SIGSTOP then; rig-run samples
- * and continues it (SIGCONT), and leaves the pause out of wall=.  For
- * other programs it guesses: once COMMAND has run at least SEC
- * seconds, its resident memory has grown to GROWN times what it was at
- * first sight and has then not changed for STABLE_S (it has set up its
- * working set and computes).  Either way it reads the guest frames behind
+ * and continues it (SIGCONT), and leaves the pause out of wall=.
+ * Without --ready it guesses: once COMMAND has run at least SEC seconds,
+ * its resident memory has grown to GROWN times what it was at first
+ * sight and has then not changed for STABLE_S (it has set up its working
+ * set and computes), a guess that a loaded host can fool (a descheduled
+ * guest looks stable).  Either way it reads the guest frames behind
  * COMMAND's private writable mappings (its heap, data and anonymous
  * memory: the working set) from /proc/PID/pagemap and prints them as
  * RIG-GPA NAME lines (rig-gpa.h), "RIG-RUN-SAMPLE name=NAME at=SEC
@@ -159,7 +160,7 @@ int main(int argc, char **argv)
 	const char *name = "run";
 	double sample_after = -1, start, changed, stopped, paused = 0;
 	long rss = -1, first_rss = -1, now_rss;
-	int status, i, sampled = 0;
+	int status, i, sampled = 0, ready = 0;
 	struct rusage ru;
 	pid_t pid, got;
 
@@ -169,12 +170,15 @@ int main(int argc, char **argv)
 			name = argv[++i];
 		else if (!strcmp(argv[i], "--sample-after") && i + 1 < argc)
 			sample_after = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--ready"))
+			ready = 1;
 		else
 			break;
 	}
-	if (i + 1 >= argc || strcmp(argv[i], "--")) {
+	if (i + 1 >= argc || strcmp(argv[i], "--") ||
+	    (ready && sample_after < 0)) {
 		fprintf(stderr, "usage: rig-run [--name NAME] "
-			"[--sample-after SEC] -- COMMAND [ARG...]\n");
+			"[--sample-after SEC [--ready]] -- COMMAND [ARG...]\n");
 		return 2;
 	}
 
@@ -185,7 +189,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!pid) {
-		if (sample_after >= 0)
+		if (ready)
 			setenv("NH_READY", "stop", 1);
 		execvp(argv[i + 1], argv + i + 1);
 		fprintf(stderr, "rig-run: %s: %s\n", argv[i + 1],
@@ -195,7 +199,8 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		got = wait4(pid, &status, WUNTRACED |
-			    (sampled || sample_after < 0 ? 0 : WNOHANG), &ru);
+			    (sampled || sample_after < 0 || ready ? 0 : WNOHANG),
+			    &ru);
 		if (got == pid && WIFSTOPPED(status)) {
 			/* The workload's working set is set up (nh_ready()). */
 			stopped = now();
@@ -213,6 +218,8 @@ int main(int argc, char **argv)
 			perror("rig-run: wait4");
 			return 1;
 		}
+		if (ready)
+			continue;
 		if (!sampled && sample_after >= 0) {
 			now_rss = resident(pid);
 			if (first_rss <= 0)
