@@ -155,7 +155,9 @@ report_back() {
 	return 1
 }
 
-# The mm_page_alloc hook is on and records, within 5 s.
+# The mm_page_alloc hook of the module loaded now is on and has recorded,
+# or does within 5 s.  Checked just before the module goes again, when
+# the load has had the whole cycle to allocate.
 touch_back() {
 	tries=50
 	while :; do
@@ -168,7 +170,7 @@ touch_back() {
 		sleep 0.1
 	done
 	msg "cycle $cycle: $touch_dev touch_active '$active'," \
-		"touch_events '$value' 5 s after insmod"
+		"touch_events '$value' 5 s after the check began"
 	return 1
 }
 
@@ -213,6 +215,9 @@ stop_load() {
 # One rmmod and insmod; adds to the failure counts.  Every fork counts
 # under TCG: no command substitution here.
 reload_once() {
+	if [ -n "$touch_dev" ]; then
+		touch_back || touch_fail=$((touch_fail + 1))
+	fi
 	if rmmod $MODULE 2>/tmp/numahint-reload.err; then
 		module_gone || gone_fail=$((gone_fail + 1))
 		if [ -n "$debugfs" ] && [ -e "$DEBUGFS_DIR" ]; then
@@ -233,9 +238,6 @@ reload_once() {
 	devices_bound || bind_fail=$((bind_fail + 1))
 	if [ -n "$report_dev" ]; then
 		report_back || report_fail=$((report_fail + 1))
-	fi
-	if [ -n "$touch_dev" ]; then
-		touch_back || touch_fail=$((touch_fail + 1))
 	fi
 }
 
@@ -331,6 +333,10 @@ while [ "$cycle" -le "$cycles" ]; do
 	reload_once
 	cycle=$((cycle + 1))
 done
+# The hook of the last load.
+if [ -n "$touch_dev" ]; then
+	touch_back || touch_fail=$((touch_fail + 1))
+fi
 stop_load || load_fail=$((load_fail + 1))
 end=$(cut -d' ' -f1 /proc/uptime)
 msg "$cycles cycle(s) in $(awk "BEGIN { print $end - $start }") s"
