@@ -281,7 +281,7 @@ finish() {
 	exit $?
 }
 
-# The device bound at boot, its features, and its counters before.
+# The device bound at boot, and its features.
 first_device() {
 	if ! wait_for find_device "no device bound to virtio_numahint"; then
 		echo "Bail out! no device bound to virtio_numahint"
@@ -293,7 +293,7 @@ first_device() {
 
 hotplug() {
 	cycles=$1
-	echo "1..6"
+	echo "1..7"
 	first_device
 	start_load
 	save_counters
@@ -406,7 +406,7 @@ flush_ms_set() {
 
 do_restore() {
 	want_ms=$1
-	echo "1..4"
+	echo "1..5"
 	first_device
 	start_load
 	save_counters

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,14 +47,14 @@ struct worker_stats {
 	unsigned long long mismatches;
 };
 
-static volatile sig_atomic_t stop;
+/* Set by the parent, in memory shared with the workers: stop now. */
+static int *stop;
 /* madvise() advice for the mappings: MADV_NOHUGEPAGE or MADV_HUGEPAGE. */
 static int thp_advice = MADV_NOHUGEPAGE;
 
-static void on_signal(int sig)
+static bool stopping(void)
 {
-	(void)sig;
-	stop = 1;
+	return __atomic_load_n(stop, __ATOMIC_RELAXED);
 }
 
 /* Wait for SIGTERM or SIGINT, blocked in the caller, or @seconds if not 0. */
@@ -151,7 +152,7 @@ static int worker_main(unsigned int worker, int cpu, int niceness,
 		return 2;
 	fill_and_check(kept, keep_len, worker, ~0ULL);
 
-	while (!stop && (!cycles || st->cycles < cycles)) {
+	while (!stopping() && (!cycles || st->cycles < cycles)) {
 		mem = map_pages(len);
 		if (!mem)
 			return 2;
@@ -177,7 +178,7 @@ static size_t parse_mib(const char *arg)
 	return val << 20;
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-H] [-m MIB] [-k MIB] [-n NICE] [-c CYCLES | -t SECONDS]\n",
@@ -192,9 +193,8 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_WORKERS];
 	struct worker_stats *stats;
 	unsigned int i, workers = 0, failed = 0;
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct timespec start, end;
-	sigset_t signals, old;
+	sigset_t signals;
 	long seconds = 0, niceness = 19;
 	cpu_set_t online;
 	int cpu, opt, status;
@@ -216,35 +216,34 @@ int main(int argc, char **argv)
 		case 'c':
 			max_cycles = strtoull(optarg, NULL, 10);
 			if (!max_cycles)
-				usage(argv[0]);
+				print_usage(argv[0]);
 			break;
 		case 't':
 			seconds = strtol(optarg, NULL, 10);
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	if (!len || !keep_len || seconds < 0 || niceness < -20 || niceness > 19)
-		usage(argv[0]);
+		print_usage(argv[0]);
 
 	/*
-	 * The workers stop on the signal's handler; the parent takes it with
-	 * sigwaitinfo(), so it stays blocked here until then.
+	 * The parent takes SIGTERM and SIGINT with sigwaitinfo() and tells
+	 * the workers, which inherit the mask, through *stop.
 	 */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
-	sigprocmask(SIG_BLOCK, &signals, &old);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
 
 	if (sched_getaffinity(0, sizeof(online), &online))
 		return 1;
-	stats = mmap(NULL, sizeof(*stats) * MAX_WORKERS,
+	stats = mmap(NULL, sizeof(*stats) * MAX_WORKERS + sizeof(*stop),
 		     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (stats == MAP_FAILED)
 		return 1;
+	stop = (int *)&stats[MAX_WORKERS];
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (cpu = 0; cpu < CPU_SETSIZE && workers < MAX_WORKERS; cpu++) {
@@ -258,7 +257,6 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (!pids[workers]) {
-			sigprocmask(SIG_SETMASK, &old, NULL);
 			_exit(worker_main(workers, cpu, niceness, len,
 					  keep_len, max_cycles, &stats[workers]));
 		}
@@ -268,8 +266,8 @@ int main(int argc, char **argv)
 	/* With a number of cycles, the workers stop by themselves. */
 	if (!failed && !max_cycles)
 		wait_for_stop(&signals, seconds);
-	for (i = 0; i < workers && !max_cycles; i++)
-		kill(pids[i], SIGTERM);
+	if (!max_cycles)
+		__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < workers; i++) {
 		if (waitpid(pids[i], &status, 0) != pids[i] ||
 		    !WIFEXITED(status) || WEXITSTATUS(status))
@@ -280,9 +278,9 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 
-	printf("# churn: %u workers, %llu cycles, %llu MiB touched in %.1f s, %llu pages mismatched, %u workers failed\n",
+	printf("# churn: %u workers, %llu cycles, %llu MiB touched in %.1f s, ",
 	       workers, cycles, pages * PAGE >> 20,
-	       (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9,
-	       bad, failed);
+	       (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9);
+	printf("%llu pages mismatched, %u workers failed\n", bad, failed);
 	return bad || failed || !workers ? 1 : 0;
 }
