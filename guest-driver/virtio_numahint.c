@@ -1757,6 +1757,15 @@ static const struct attribute_group virtnumahint_attr_group = {
 	.attrs	= virtnumahint_attrs,
 };
 
+/*
+ * The driver core adds these once probe has succeeded and removes them
+ * before remove: the files never show a device half set up.
+ */
+static const struct attribute_group *virtnumahint_groups[] = {
+	&virtnumahint_attr_group,
+	NULL
+};
+
 /* Refuse a config value outside [@min, @max], naming it. */
 static int virtnumahint_check_config(struct virtio_numahint *vnh,
 				     const char *field, u32 val, u32 min,
@@ -2164,10 +2173,6 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	if (err)
 		goto out_free_touch;
 
-	err = device_add_group(&vdev->dev, &virtnumahint_attr_group);
-	if (err)
-		goto out_del_vqs;
-
 	virtnumahint_debugfs_init(vnh);
 
 	virtio_device_ready(vdev);
@@ -2178,8 +2183,6 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	virtnumahint_start_touch(vnh);
 	return 0;
 
-out_del_vqs:
-	vdev->config->del_vqs(vdev);
 out_free_touch:
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
 		virtnumahint_free_touch(vnh);
@@ -2203,7 +2206,6 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 	virtnumahint_stop_updates(vnh);
 	virtnumahint_stop_requests(vnh);
 	virtnumahint_debugfs_exit(vnh);
-	device_remove_group(&vdev->dev, &virtnumahint_attr_group);
 
 	/* Stops the device using our buffers before they are freed. */
 	virtio_reset_device(vdev);
@@ -2286,6 +2288,7 @@ static struct virtio_driver virtio_numahint_driver = {
 	.feature_table_size	= ARRAY_SIZE(virtnumahint_features),
 	.driver.name		= KBUILD_MODNAME,
 	.driver.owner		= THIS_MODULE,
+	.driver.dev_groups	= virtnumahint_groups,
 	.id_table		= id_table,
 	.validate		= virtnumahint_validate,
 	.probe			= virtnumahint_probe,
