@@ -229,8 +229,7 @@ static void numahint_init(Numahint *nh, void *obj, QGuestAllocator *alloc)
     numahint_init_features(nh, obj, alloc, ~0ull);
 }
 
-/* Resets the device as a driver would after DEVICE_NEEDS_RESET. */
-static void numahint_reset(Numahint *nh)
+static void numahint_cleanup_queues(Numahint *nh)
 {
     int i;
 
@@ -238,6 +237,19 @@ static void numahint_reset(Numahint *nh)
         qvirtqueue_cleanup(nh->vdev->bus, nh->vq[i], nh->alloc);
         nh->vq[i] = NULL;
     }
+}
+
+/* Frees what numahint_init() set up: the virtqueues and the test area. */
+static void numahint_cleanup(Numahint *nh)
+{
+    numahint_cleanup_queues(nh);
+    guest_free(nh->alloc, nh->area);
+}
+
+/* Resets the device as a driver would after DEVICE_NEEDS_RESET. */
+static void numahint_reset(Numahint *nh)
+{
+    numahint_cleanup_queues(nh);
     qvirtio_start_device(nh->vdev);
     g_assert_false(numahint_status_has(nh, VIRTIO_CONFIG_S_NEEDS_RESET));
     numahint_setup(nh, ~0ull);
@@ -390,6 +402,7 @@ static void test_valid_report_discards_exactly_the_range(void *obj,
     numahint_check_running(&nh);
     /* The same queue goes on working, the range can be reported again. */
     numahint_check_valid_report(&nh);
+    numahint_cleanup(&nh);
 }
 
 /* max_report_ranges ranges, tiling the 2 MiB range: the limit is allowed. */
@@ -427,6 +440,7 @@ static void test_report_with_max_ranges_is_accepted(void *obj, void *data,
                nh.area + AREA_SIZE - (nh.range + chunk * nh.max_report_ranges),
                PATTERN);
     check_fill(&nh, nh.area, nh.range - nh.area, PATTERN);
+    numahint_cleanup(&nh);
 }
 
 /* Header, entry and response each split across descriptors. */
@@ -465,6 +479,7 @@ static void test_valid_report_split_across_descriptors(void *obj, void *data,
                      before.report_bytes_discarded + SZ_2M);
     check_fill(&nh, nh.range, SZ_2M, 0);
     check_guards(&nh);
+    numahint_cleanup(&nh);
 }
 
 /* --- entry errors --- */
@@ -551,6 +566,7 @@ static void test_touch_event_is_placed(void *obj, void *data,
                      numahint_stat(&nh, "touch-pages-failed-fault"), ==, 0);
     check_area_intact(&nh);
     numahint_check_running(&nh);
+    numahint_cleanup(&nh);
 }
 
 /*
@@ -585,6 +601,7 @@ static void test_touch_bad_events_are_rejected(void *obj, void *data,
                      accepted);
     check_area_intact(&nh);
     numahint_check_running(&nh);
+    numahint_cleanup(&nh);
 }
 
 typedef enum BadRangeKind {
@@ -731,6 +748,7 @@ static void test_bad_range_is_rejected(void *obj, void *data,
 
     /* The queue goes on working. */
     numahint_check_valid_report(&nh);
+    numahint_cleanup(&nh);
 }
 
 /*
@@ -769,6 +787,7 @@ static void numahint_check_mixed(void *obj, QGuestAllocator *a,
     check_guards(&nh);
     check_fill(&nh, b.ram_addr, b.ram_len, PATTERN_FAR);
     numahint_check_running(&nh);
+    numahint_cleanup(&nh);
 }
 
 static void test_mixed_valid_first(void *obj, void *data,
@@ -876,6 +895,7 @@ static void test_unsupported_request(void *obj, void *data,
     if (kind != UNSUPPORTED_REPORT_NOT_NEGOTIATED) {
         numahint_check_valid_report(&nh);
     }
+    numahint_cleanup(&nh);
 }
 
 /* --- protocol violations --- */
@@ -1037,6 +1057,7 @@ static void test_protocol_violation_needs_reset(void *obj, void *data,
     numahint_reset(&nh);
     numahint_check_running(&nh);
     numahint_check_valid_report(&nh);
+    numahint_cleanup(&nh);
 }
 
 /* --- registration --- */
