@@ -21,7 +21,7 @@
 #                   its corpus replayed under ASan+UBSan, then libFuzzer
 #                   for FUZZ_TIME seconds (60)
 #   make sanitize   QEMU built with clang, ASan and UBSan in its own tree
-#                   (30-40 minutes the first time), and the device's qtest
+#                   (an hour the first time), and the device's qtest
 #                   run under it; the host unit tests under ASan+UBSan too
 #   make fuzz-qemu  QEMU's generic-fuzz target on the device, from the same
 #                   sanitizer build, for FUZZ_QEMU_TIME seconds (300)
