@@ -949,7 +949,9 @@ static const struct {
     size_t offset;
 } virtio_numahint_placement_fields[] = {
 #define STAT(name, field) { name, offsetof(NumahintPlacementStats, field) }
+    STAT("touch-accepted", events_accepted),
     STAT("touch-unplaced", events_unplaced),
+    STAT("touch-queue-full", events_dropped),
     STAT("touch-pages-accepted", pages_accepted),
     STAT("touch-pages-pending", pages_pending),
     STAT("touch-pages-superseded", pages_superseded),
@@ -1086,6 +1088,73 @@ static const VMStateDescription vmstate_virtio_numahint_stats = {
     },
 };
 
+QEMU_BUILD_BUG_ON(sizeof(NumahintPlacementStats) != 21 * sizeof(uint64_t));
+
+static const VMStateDescription vmstate_virtio_numahint_placement_stats = {
+    .name = "virtio-numahint-placement-stats",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(events, NumahintPlacementStats),
+        VMSTATE_UINT64(events_accepted, NumahintPlacementStats),
+        VMSTATE_UINT64(events_bad_extent, NumahintPlacementStats),
+        VMSTATE_UINT64(events_bad_cpu, NumahintPlacementStats),
+        VMSTATE_UINT64(events_unplaced, NumahintPlacementStats),
+        VMSTATE_UINT64(events_dropped, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_accepted, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_pending, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_superseded, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_local, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_migrated, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_absent, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_contended, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_failed_busy, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_failed_nomem, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_failed_fault, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_failed_other, NumahintPlacementStats),
+        VMSTATE_UINT64(pages_flushed, NumahintPlacementStats),
+        VMSTATE_UINT64(bytes_migrated, NumahintPlacementStats),
+        VMSTATE_UINT64(query_calls, NumahintPlacementStats),
+        VMSTATE_UINT64(move_calls, NumahintPlacementStats),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static bool virtio_numahint_placement_needed(void *opaque)
+{
+    VirtIONumahint *s = opaque;
+
+    return s->placement_timer != NULL;
+}
+
+/*
+ * The queue of extents awaiting placement stays behind: what was pending
+ * on the source is flushed, as by a reset, so that the counters still
+ * account for every page.
+ */
+static int virtio_numahint_placement_post_load(void *opaque, int version_id)
+{
+    VirtIONumahint *s = opaque;
+
+    s->placement.stats.pages_flushed += s->placement.stats.pages_pending;
+    s->placement.stats.pages_pending = 0;
+    return 0;
+}
+
+static const VMStateDescription vmstate_virtio_numahint_placement = {
+    .name = "virtio-numahint-device/placement",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_numahint_placement_needed,
+    .post_load = virtio_numahint_placement_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(placement.stats, VirtIONumahint, 1,
+                       vmstate_virtio_numahint_placement_stats,
+                       NumahintPlacementStats),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_virtio_numahint_device = {
     .name = "virtio-numahint-device",
     .version_id = 1,
@@ -1104,6 +1173,10 @@ static const VMStateDescription vmstate_virtio_numahint_device = {
         VMSTATE_STRUCT(stats, VirtIONumahint, 1,
                        vmstate_virtio_numahint_stats, VirtIONumahintStats),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_virtio_numahint_placement,
+        NULL
     },
 };
 
