@@ -36,34 +36,10 @@ PREFIX="numahint-lifecycle:"
 # for the host to act.
 WAIT_S=120
 
-test_nr=0
-failed=0
+# shellcheck source=ktap_helpers.sh
+. "$(dirname "$0")/ktap_helpers.sh"
 churn=
 load_fail=0
-
-ok() {
-	test_nr=$((test_nr + 1))
-	echo "ok $test_nr - $1"
-}
-
-not_ok() {
-	test_nr=$((test_nr + 1))
-	failed=$((failed + 1))
-	echo "not ok $test_nr - $1"
-}
-
-msg() {
-	echo "# $*"
-}
-
-# verdict NAME FAILURES: one test that passed if FAILURES is 0.
-verdict() {
-	if [ "$2" -eq 0 ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-	fi
-}
 
 usage() {
 	echo "usage: $0 hotplug CYCLES | suspend STATE | restore MS" >&2

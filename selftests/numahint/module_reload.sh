@@ -38,9 +38,6 @@ cycles=1
 load=
 bound_kib=2048
 
-test_nr=0
-failed=0
-
 usage() {
 	echo "usage: $0 [-n CYCLES] [-w] [-b KIB]" >&2
 	exit 1
@@ -59,34 +56,8 @@ case "$cycles$bound_kib" in
 esac
 [ "$cycles" -ge 1 ] || usage
 
-ok() {
-	test_nr=$((test_nr + 1))
-	echo "ok $test_nr - $1"
-}
-
-not_ok() {
-	test_nr=$((test_nr + 1))
-	failed=$((failed + 1))
-	echo "not ok $test_nr - $1"
-}
-
-skip() {
-	test_nr=$((test_nr + 1))
-	echo "ok $test_nr - $1 # SKIP $2"
-}
-
-msg() {
-	echo "# $*"
-}
-
-# verdict NAME FAILURES: one test that passed if FAILURES is 0.
-verdict() {
-	if [ "$2" -eq 0 ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-	fi
-}
+# shellcheck source=ktap_helpers.sh
+. "$(dirname "$0")/ktap_helpers.sh"
 
 # attr DEV NAME: the value of DEV's numahint sysfs file NAME, in $value.
 attr() {
