@@ -43,6 +43,9 @@ sys.path.insert(0, str(REPO / "tools" / "vm"))
 
 from numahint_vm.scenario import ScriptGuest  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from numahint_stats import PAGE_OUTCOMES  # noqa: E402
+
 SECONDS = 20
 #: The probe's bound on the 99th percentile of its wake-up delay.
 LATENCY_MS = 250
@@ -56,13 +59,6 @@ PLACEMENT_PERIOD_S = 0.01
 MEMFD_RAM = ("-object", "memory-backend-memfd,id=ram0,size=1G",
              "-machine", "memory-backend=ram0")
 
-#: Outcomes of the pages of accepted events; they add up to the accepted.
-PAGE_OUTCOMES = ("touch-pages-pending", "touch-pages-superseded",
-                 "touch-pages-local", "touch-pages-migrated",
-                 "touch-pages-absent", "touch-pages-contended",
-                 "touch-pages-failed-busy", "touch-pages-failed-nomem",
-                 "touch-pages-failed-fault", "touch-pages-failed-other",
-                 "touch-pages-flushed")
 #: The pages placement examined, one unit of budget each in 4 KiB RAM.
 EXAMINED = ("touch-pages-local", "touch-pages-migrated",
             "touch-pages-absent", "touch-pages-failed-busy",

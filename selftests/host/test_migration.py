@@ -43,6 +43,9 @@ from numahint_vm.guest import Guest  # noqa: E402
 from numahint_vm.qmp import QMPError  # noqa: E402
 from numahint_vm.scenario import GUEST_TESTS, ScriptGuest  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from numahint_stats import PAGE_OUTCOMES  # noqa: E402
+
 MiB = 1 << 20
 GUEST_SCRIPT = (GUEST_TESTS / "migration_stress.sh").read_text()
 #: Source time before the migration: reports and events counted there.
@@ -59,13 +62,6 @@ POSTCOPY_PARAMETERS = {"max-bandwidth": 32 * MiB, "downtime-limit": 1000,
 PRECOPY_BEFORE_POSTCOPY_S = 1
 MIGRATION_TIMEOUT_S = 150
 
-#: Outcomes of the pages of accepted events; they add up to the accepted.
-PAGE_OUTCOMES = ("touch-pages-pending", "touch-pages-superseded",
-                 "touch-pages-local", "touch-pages-migrated",
-                 "touch-pages-absent", "touch-pages-contended",
-                 "touch-pages-failed-busy", "touch-pages-failed-nomem",
-                 "touch-pages-failed-fault", "touch-pages-failed-other",
-                 "touch-pages-flushed")
 #: The counters the device saves in its vmstate: VirtIONumahintStats and
 #: the placement engine's (a subsection); all but touch-pages-pending,
 #: which the destination counts as flushed (its queue stays behind).

@@ -21,27 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "vm"))
 from numahint_vm.paths import default_qemu  # noqa: E402
 from numahint_vm.qmp import QMPClient  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from numahint_stats import STATS  # noqa: E402
+
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
 BASE_ARGS = ["-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
              "-m", "256M"]
 TIMEOUT = 30
 
-#: Every counter of the "stats" property.
-STATS = {
-    "requests", "protocol-errors", "unsupported", "report-requests",
-    "report-ranges", "report-rejected", "report-bytes-discarded",
-    "report-skipped-disabled", "report-skipped-migration",
-    "report-skipped-unaligned", "report-discard-failed", "probe-requests",
-    "probe-entries", "probe-rejected", "touch-requests", "touch-events",
-    "touch-rejected", "touch-dropped", "touch-accepted", "touch-unplaced",
-    "touch-queue-full",
-    "touch-pages-accepted", "touch-pages-pending", "touch-pages-superseded",
-    "touch-pages-local", "touch-pages-migrated", "touch-pages-absent",
-    "touch-pages-contended", "touch-pages-failed-busy",
-    "touch-pages-failed-nomem", "touch-pages-failed-fault",
-    "touch-pages-failed-other", "touch-pages-flushed",
-    "touch-bytes-migrated", "touch-query-calls", "touch-move-calls",
-}
 
 
 def run_qemu(*args):
