@@ -341,26 +341,6 @@ static bool wait_for_host(unsigned long long was)
 	return false;
 }
 
-static unsigned long long parse_size(const char *arg)
-{
-	unsigned long long val;
-	char *end;
-
-	errno = 0;
-	val = strtoull(arg, &end, 0);
-	if (errno || end == arg)
-		return 0;
-	if (*end && strchr("kK", *end))
-		val <<= 10;
-	else if (*end && strchr("mM", *end))
-		val <<= 20;
-	else if (*end && strchr("gG", *end))
-		val <<= 30;
-	else if (*end)
-		return 0;
-	return end[0] && end[1] ? 0 : val;
-}
-
 static void print_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-t SECONDS] [-j WORKERS] [-c BYTES] [-l MS] [-s]\n",
@@ -391,7 +371,7 @@ int main(int argc, char **argv)
 			workers = atoi(optarg);
 			break;
 		case 'c':
-			churn = parse_size(optarg);
+			churn = numahint_parse_size(optarg);
 			break;
 		case 'l':
 			latency_ms = atof(optarg);

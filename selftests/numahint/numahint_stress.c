@@ -224,26 +224,6 @@ static bool cycle_file(struct file_state *fs, unsigned int nr, size_t len,
 	return ok;
 }
 
-static unsigned long long parse_size(const char *arg)
-{
-	unsigned long long val;
-	char *end;
-
-	errno = 0;
-	val = strtoull(arg, &end, 0);
-	if (errno || end == arg)
-		return 0;
-	if (*end && strchr("kK", *end))
-		val <<= 10;
-	else if (*end && strchr("mM", *end))
-		val <<= 20;
-	else if (*end && strchr("gG", *end))
-		val <<= 30;
-	else if (*end)
-		return 0;
-	return end[0] && end[1] ? 0 : val;
-}
-
 static void print_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-b BYTES] [-c BYTES]\n", prog);
@@ -268,10 +248,10 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "b:c:")) != -1) {
 		switch (opt) {
 		case 'b':
-			total = parse_size(optarg);
+			total = numahint_parse_size(optarg);
 			break;
 		case 'c':
-			chunk = parse_size(optarg);
+			chunk = numahint_parse_size(optarg);
 			break;
 		default:
 			print_usage(argv[0]);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The virtio_numahint driver's sysfs files, for the guest tests: find the
- * bound device, read its counters, check its features.
+ * bound device, read its counters, check its features; and the few other
+ * helpers the test programs share.
  */
 #ifndef NUMAHINT_SYSFS_H
 #define NUMAHINT_SYSFS_H
@@ -200,6 +201,30 @@ static inline int numahint_touch_in_child(unsigned long long bytes,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A size argument: a number with an optional K, M or G suffix (powers of
+ * 1024).  Returns 0 for anything else.
+ */
+static inline unsigned long long numahint_parse_size(const char *arg)
+{
+	unsigned long long val;
+	char *end;
+
+	errno = 0;
+	val = strtoull(arg, &end, 0);
+	if (errno || end == arg)
+		return 0;
+	if (*end && strchr("kK", *end))
+		val <<= 10;
+	else if (*end && strchr("mM", *end))
+		val <<= 20;
+	else if (*end && strchr("gG", *end))
+		val <<= 30;
+	else if (*end)
+		return 0;
+	return end[0] && end[1] ? 0 : val;
 }
 
 #endif /* NUMAHINT_SYSFS_H */
