@@ -487,6 +487,61 @@ static void test_only_misplaced_pages_move(void)
 	rig_free(r);
 }
 
+/*
+ * Two NUMA nodes' memory backends usually sit next to each other in
+ * guest-physical memory but not in QEMU's address space.  Events on both
+ * sides of the boundary merge into one extent; each of its pages must
+ * still be moved through the mapping of its own region.  Here the second
+ * region (guest pages 16..31) is mapped below the first (guest pages
+ * 0..15, mapped at fake page 64).
+ */
+static void test_adjacent_regions(void)
+{
+	struct rig *r = rig_new(80 * PAGE, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintRamRegion ram[] = {
+		{ .gpa = 0, .size = 16 * PAGE,
+		  .hva = (void *)(FAKE_HVA + 64 * PAGE), .host_page_size = PAGE },
+		{ .gpa = 16 * PAGE, .size = 16 * PAGE,
+		  .hva = (void *)FAKE_HVA, .host_page_size = PAGE },
+	};
+	unsigned int moved_right = 0, moved_wrong = 0;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	CHECK(numahint_placement_set_ram(p, ram, 2) == 0);
+	numahint_placement_add(p, 8 * PAGE, 8, 1);
+	numahint_placement_add(p, 16 * PAGE, 8, 1);
+	CHECK(p->queue_len == 1 && extent_is(&p->queue[0], 8, 24, 1));
+	/*
+	 * One event may not cross the boundary (it would run past the end
+	 * of the first region's mapping); its two halves may.
+	 */
+	CHECK(numahint_placement_add(p, 12 * PAGE, 8, 2) ==
+	      NUMAHINT_PLACEMENT_REJECTED);
+	numahint_placement_add(p, 12 * PAGE, 4, 2);
+	numahint_placement_add(p, 16 * PAGE, 4, 2);
+	CHECK(p->queue_len == 3 && extent_is(&p->queue[1], 12, 20, 2));
+	numahint_placement_run(p, UINT64_MAX);
+	for (unsigned int i = 0; i < 80; i++) {
+		/* Guest pages 8..11 and 20..23 for node 1, 12..19 for 2. */
+		bool one = (i >= 72 && i < 76) || (i >= 4 && i < 8);
+		bool two = i >= 76 || i < 4;
+		int want = one ? 1 : two ? 2 : 0;
+
+		if (r->fake->node[i] == want)
+			moved_right += want != 0;
+		else
+			moved_wrong++;
+	}
+	CHECK(moved_right == 16 && moved_wrong == 0);
+	CHECK(p->stats.pages_migrated == 16 && p->stats.pages_superseded == 8);
+	CHECK(r->fake->bad_addresses == 0);
+	report(ok, p, "an extent across adjacent regions moves each page "
+	       "through its own mapping");
+	rig_free(r);
+}
+
 static void test_budget(void)
 {
 	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
@@ -806,13 +861,14 @@ unmap:
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(12);
+	ksft_set_plan(13);
 	test_ram_map_validation();
 	test_bad_events();
 	test_coalescing();
 	test_latest_event_wins();
 	test_queue_full();
 	test_only_misplaced_pages_move();
+	test_adjacent_regions();
 	test_budget();
 	test_failures();
 	test_huge_page_majority();

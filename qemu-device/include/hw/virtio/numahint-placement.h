@@ -12,7 +12,10 @@
  * never overlap: a new event replaces the queued pages it overlaps (the
  * latest allocation of a page names its current user), and merges with
  * queued neighbours of the same node, so that the contiguous single-page
- * events of one vCPU become one extent.  The queue holds at most the
+ * events of one vCPU become one extent.  An event lies inside one RAM
+ * region, but an extent may span adjacent regions (two NUMA nodes'
+ * memory backends usually are): it is taken host page by host page, each
+ * through the mapping of its own region.  The queue holds at most the
  * number of extents its storage was given; an event that would need more
  * is dropped.  Adding an event costs a binary search and a move of the
  * queue's tail, O(capacity) in the worst case.
