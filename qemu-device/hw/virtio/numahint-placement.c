@@ -16,8 +16,10 @@
 #include "qemu/osdep.h"
 #endif
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef CONFIG_LINUX
 #include <unistd.h>
@@ -427,6 +429,73 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
             (p->queue_len - head) * sizeof(*p->queue));
     p->queue_len -= head;
     return used;
+}
+
+bool numahint_placement_check(const NumahintPlacement *p, char *why,
+                              size_t len)
+{
+    const NumahintPlacementStats *s = &p->stats;
+    uint64_t events = s->events_accepted + s->events_bad_extent +
+                      s->events_bad_cpu + s->events_unplaced +
+                      s->events_dropped;
+    uint64_t pages = s->pages_pending + s->pages_superseded +
+                     s->pages_local + s->pages_migrated + s->pages_absent +
+                     s->pages_contended + s->pages_failed_busy +
+                     s->pages_failed_nomem + s->pages_failed_fault +
+                     s->pages_failed_other + s->pages_flushed;
+    uint64_t queued = 0;
+    unsigned int i;
+
+    if (events != s->events) {
+        snprintf(why, len, "%" PRIu64 " events, %" PRIu64 " outcomes",
+                 s->events, events);
+        return false;
+    }
+    if (pages != s->pages_accepted) {
+        snprintf(why, len, "%" PRIu64 " pages accepted, %" PRIu64
+                 " outcomes", s->pages_accepted, pages);
+        return false;
+    }
+    if (p->queue_len > p->queue_capacity) {
+        snprintf(why, len, "queue of %u extents over its capacity %u",
+                 p->queue_len, p->queue_capacity);
+        return false;
+    }
+    for (i = 0; i < p->queue_len; i++) {
+        const NumahintPlacementExtent *e = &p->queue[i];
+        uint64_t addr = e->start;
+
+        if (e->start >= e->end ||
+            ((e->start | e->end) & (NUMAHINT_PLACEMENT_PAGE_SIZE - 1)) ||
+            (i && e[-1].end > e->start) ||
+            (i && e[-1].end == e->start && e[-1].node == e->node) ||
+            e->node < 0) {
+            snprintf(why, len, "queue extent %u [0x%" PRIx64 ", 0x%" PRIx64
+                     ") node %d is empty, misaligned, overlaps, is unmerged "
+                     "or has no node", i, e->start, e->end, e->node);
+            return false;
+        }
+        /* All guest RAM: in one region, or in a run of adjacent ones. */
+        while (addr < e->end) {
+            const NumahintRamRegion *r =
+                numahint_placement_find_region(p, addr);
+
+            if (!r) {
+                snprintf(why, len, "queue extent %u [0x%" PRIx64 ", 0x%" PRIx64
+                         ") is not guest RAM at 0x%" PRIx64, i, e->start,
+                         e->end, addr);
+                return false;
+            }
+            addr = r->gpa + r->size;
+        }
+        queued += (e->end - e->start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    }
+    if (queued != s->pages_pending) {
+        snprintf(why, len, "queue holds %" PRIu64 " pages, %" PRIu64
+                 " pending", queued, s->pages_pending);
+        return false;
+    }
+    return true;
 }
 
 #ifdef CONFIG_LINUX

@@ -200,64 +200,15 @@ static void rig_free(struct rig *r)
 	free(r);
 }
 
-static uint64_t queued_pages(const NumahintPlacement *p)
-{
-	uint64_t pages = 0;
-
-	for (unsigned int i = 0; i < p->queue_len; i++)
-		pages += (p->queue[i].end - p->queue[i].start) / PAGE;
-	return pages;
-}
-
-/*
- * The counters add up, and the queue is sorted, disjoint and within its
- * capacity.  Prints what is wrong.
- */
+/* The engine's invariants hold (numahint_placement_check()); says what not. */
 static bool invariants_hold(const NumahintPlacement *p)
 {
-	const NumahintPlacementStats *s = &p->stats;
-	uint64_t events = s->events_accepted + s->events_bad_extent +
-			  s->events_bad_cpu + s->events_unplaced +
-			  s->events_dropped;
-	uint64_t pages = s->pages_pending + s->pages_superseded +
-			 s->pages_local + s->pages_migrated + s->pages_absent +
-			 s->pages_contended + s->pages_failed_busy +
-			 s->pages_failed_nomem + s->pages_failed_fault +
-			 s->pages_failed_other + s->pages_flushed;
-	bool ok = true;
+	char why[256];
 
-	if (events != s->events) {
-		ksft_print_msg("events %" PRIu64 " != sum of outcomes %" PRIu64 "\n",
-			       s->events, events);
-		ok = false;
-	}
-	if (pages != s->pages_accepted) {
-		ksft_print_msg("pages accepted %" PRIu64 " != sum of outcomes %"
-			       PRIu64 "\n", s->pages_accepted, pages);
-		ok = false;
-	}
-	if (queued_pages(p) != s->pages_pending) {
-		ksft_print_msg("queue holds %" PRIu64 " pages, pending %" PRIu64
-			       "\n", queued_pages(p), s->pages_pending);
-		ok = false;
-	}
-	if (p->queue_len > p->queue_capacity) {
-		ksft_print_msg("queue length %u over capacity %u\n",
-			       p->queue_len, p->queue_capacity);
-		ok = false;
-	}
-	for (unsigned int i = 0; i < p->queue_len; i++) {
-		const NumahintPlacementExtent *e = &p->queue[i];
-
-		if (e->start >= e->end || (i && e[-1].end > e->start) ||
-		    (i && e[-1].end == e->start && e[-1].node == e->node)) {
-			ksft_print_msg("queue extent %u [%#" PRIx64 ", %#" PRIx64
-				       ") is empty, overlaps or is unmerged\n",
-				       i, e->start, e->end);
-			ok = false;
-		}
-	}
-	return ok;
+	if (numahint_placement_check(p, why, sizeof(why)))
+		return true;
+	ksft_print_msg("invariant broken: %s\n", why);
+	return false;
 }
 
 static void report(bool ok, const NumahintPlacement *p, const char *name)

@@ -68,6 +68,7 @@
 #define HW_VIRTIO_NUMAHINT_PLACEMENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The unit of event addresses, event lengths and budgets: 4 KiB. */
@@ -261,5 +262,16 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget);
 
 /* Empty the queue without placing anything (device reset). */
 void numahint_placement_flush(NumahintPlacement *p);
+
+/*
+ * Check the engine's invariants: the events and pages add up as
+ * "Accounting" above says, and the queue is within its capacity, sorted,
+ * disjoint, merged, 4 KiB aligned, all guest RAM and for a node.  Returns
+ * true if they hold; otherwise writes what is broken, first, to @why
+ * (@len bytes, NUL-terminated) and returns false.  O(queue length): for
+ * tests and fuzzing.
+ */
+bool numahint_placement_check(const NumahintPlacement *p, char *why,
+                              size_t len);
 
 #endif
