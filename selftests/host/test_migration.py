@@ -48,7 +48,7 @@ from numahint_vm.qmp import QMPError  # noqa: E402
 from numahint_vm.scenario import GUEST_TESTS, ScriptGuest  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numahint_stats import PAGE_OUTCOMES  # noqa: E402
+from numahint_stats import PAGE_OUTCOMES, STATS  # noqa: E402
 
 MiB = 1 << 20
 GUEST_SCRIPT = (GUEST_TESTS / "migration_stress.sh").read_text()
@@ -71,17 +71,7 @@ MIGRATION_TIMEOUT_S = 150
 #: The counters the device saves in its vmstate: VirtIONumahintStats and
 #: the placement engine's (a subsection); all but touch-pages-pending,
 #: which the destination counts as flushed (its queue stays behind).
-MIGRATED = (
-    "requests", "protocol-errors", "unsupported", "report-requests",
-    "report-ranges", "report-rejected", "report-bytes-discarded",
-    "report-skipped-disabled", "report-skipped-migration",
-    "report-skipped-unaligned", "report-discard-failed", "probe-requests",
-    "probe-entries", "probe-rejected", "touch-requests", "touch-events",
-    "touch-rejected", "touch-dropped", "touch-accepted", "touch-unplaced",
-    "touch-queue-full", "touch-pages-accepted", "touch-bytes-migrated",
-    "touch-query-calls", "touch-move-calls",
-    *(c for c in PAGE_OUTCOMES if c != "touch-pages-pending"),
-)
+MIGRATED = sorted(STATS - {"touch-pages-pending"})
 
 
 def diagnostic(text):
