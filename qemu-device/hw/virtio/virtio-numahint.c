@@ -643,6 +643,12 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
             return;
         }
         s->stats.requests++;
+        if (s->fail_next_request) {
+            /* Test hook: the device fails as if the request were invalid. */
+            s->fail_next_request = false;
+            req.violation = "x-fail-next-request test hook";
+            goto violation;
+        }
         iov_to_buf(elem->out_sg, elem->out_num, 0, &hdr, sizeof(hdr));
         verdict = numahint_request_check(&cfg, queue, &hdr,
                                          iov_size(elem->out_sg, elem->out_num),
@@ -1048,6 +1054,22 @@ static void virtio_numahint_set_touch_flush_ms(Object *obj, Visitor *v,
     }
 }
 
+/*
+ * Test hook: set at run time (qom-set) to make the device fail on the
+ * next request it pops, so that tests see the driver recover from
+ * DEVICE_NEEDS_RESET.
+ */
+static bool virtio_numahint_get_fail_next_request(Object *obj, Error **errp)
+{
+    return VIRTIO_NUMAHINT(obj)->fail_next_request;
+}
+
+static void virtio_numahint_set_fail_next_request(Object *obj, bool value,
+                                                  Error **errp)
+{
+    VIRTIO_NUMAHINT(obj)->fail_next_request = value;
+}
+
 static void virtio_numahint_instance_init(Object *obj)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(obj);
@@ -1059,6 +1081,9 @@ static void virtio_numahint_instance_init(Object *obj)
     object_property_add(obj, VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP, "uint32",
                         virtio_numahint_get_touch_flush_ms,
                         virtio_numahint_set_touch_flush_ms, NULL, NULL);
+    object_property_add_bool(obj, VIRTIO_NUMAHINT_FAIL_NEXT_REQUEST_PROP,
+                             virtio_numahint_get_fail_next_request,
+                             virtio_numahint_set_fail_next_request);
 }
 
 static const VMStateDescription vmstate_virtio_numahint_stats = {

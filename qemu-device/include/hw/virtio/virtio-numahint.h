@@ -34,6 +34,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_STATS_PROP              "stats"
 #define VIRTIO_NUMAHINT_UNCHECKED_CONFIG_PROP   "x-unchecked-config"
 #define VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP    "x-disable-ram-discard"
+#define VIRTIO_NUMAHINT_FAIL_NEXT_REQUEST_PROP  "x-fail-next-request"
 
 /* Bounds enforced on the configuration, in the device and in the driver. */
 #define VIRTIO_NUMAHINT_REPORT_ORDER_MAX        20
@@ -119,6 +120,8 @@ struct VirtIONumahint {
     bool unchecked_config;
     /* Test hook: disable RAM discards for the whole VM, as VFIO does. */
     bool disable_discard;
+    /* Test hook: break the device (virtio_error) on the next request. */
+    bool fail_next_request;
 
     /* Host NUMA node of each host CPU, -1 where unknown. */
     int *host_cpu_node;
