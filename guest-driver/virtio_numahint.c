@@ -174,6 +174,13 @@ MODULE_PARM_DESC(touch_filter,
 #define NUMAHINT_REQ_TIMEOUT		(10 * HZ)
 
 /*
+ * A device that needs a reset again within this long of the last one is
+ * left reset and idle: a device that keeps failing must not cost the
+ * guest a reset loop.
+ */
+#define NUMAHINT_RESET_INTERVAL		(60 * HZ)
+
+/*
  * Longest probe command accepted from debugfs: the keyword plus, for every
  * entry, a 64-bit value in hex with prefix or in decimal and a separator.
  */
@@ -209,6 +216,8 @@ enum numahint_stat {
 	NUMAHINT_STAT_REQ_ABANDONED,
 	/* Configuration change notifications taken into account. */
 	NUMAHINT_STAT_CONFIG_CHANGES,
+	/* Resets of a device that signalled DEVICE_NEEDS_RESET. */
+	NUMAHINT_STAT_DEVICE_RESETS,
 	/* Free page report requests handed to the device. */
 	NUMAHINT_STAT_REPORT_REQUESTS,
 	/* Ranges carried by those requests. */
@@ -370,6 +379,22 @@ struct virtio_numahint {
 	/* Set while config_work must not be queued: removing or frozen. */
 	bool stop_update;
 
+	/* Resets the device and sets it up again after DEVICE_NEEDS_RESET. */
+	struct work_struct reset_work;
+	/* Set, under stop_update_lock, once reset_work must not be queued. */
+	bool removing;
+	/* Serialises resets of a device that needs one. */
+	struct mutex halt_lock;
+	/*
+	 * The device was reset under us: nothing in flight will be answered,
+	 * and no request goes out until restore sets the queues up again.
+	 */
+	bool halted;
+	/* reset_work gave up on the device: it stays halted until restore. */
+	bool reset_given_up;
+	/* When reset_work last set the device up again, in jiffies. */
+	unsigned long reset_jiffies;
+
 	/* This device's directory in debugfs. */
 	struct dentry *debugfs_dir;
 	/* Event counters, indexed by enum numahint_stat. */
@@ -399,13 +424,17 @@ struct virtio_numahint {
 	bool probe_pending;
 	/* Device-readable probe buffer; DMA mapped, so never on the stack. */
 	struct numahint_probe_req *probe_req;
-	/* Device-writable probe buffer, sized for max_probe_entries. */
+	/* Device-writable probe buffer, probe_buf_entries long. */
 	struct numahint_probe_resp *probe_resp;
+	/* Entries the probe buffers hold: max_probe_entries in probe. */
+	u32 probe_buf_entries;
+	/* Most entries per probe request: max_probe_entries, capped. */
+	u32 probe_batch;
 	/* Request type of the last answered probe. */
 	u16 probe_type;
 	/* Valid entries in probe_results; 0 after a failed probe. */
 	u32 probe_nr_results;
-	/* The last answered probe, max_probe_entries long. */
+	/* The last answered probe, probe_buf_entries long. */
 	struct numahint_probe_result *probe_results;
 
 	/*
@@ -429,7 +458,7 @@ struct virtio_numahint {
 	bool touch_armed;
 	/* A buffer reached NUMAHINT_TOUCH_HIGH_WATER: drain at once. */
 	atomic_t touch_urgent;
-	/* Extents per request: max_touch_events, capped; fixed in probe. */
+	/* Extents per request: max_touch_events, capped. */
 	u32 touch_batch;
 	/* Protects the touch queue and the free list below. */
 	spinlock_t touch_lock;
@@ -461,6 +490,53 @@ static void virtnumahint_ack(struct virtqueue *vq)
 	struct virtio_numahint *vnh = vq->vdev->priv;
 
 	wake_up_all(&vnh->host_resp);
+}
+
+/*
+ * The device set DEVICE_NEEDS_RESET: after an error (QEMU's virtio_error)
+ * it uses no buffer until it is reset, so nothing in flight will ever be
+ * answered.  A status of all ones is what a PCI device reads once it is
+ * gone: the transport breaks its queues then, and there is nothing to
+ * reset.
+ */
+static bool virtnumahint_needs_reset(struct virtio_numahint *vnh)
+{
+	u8 status = vnh->vdev->config->get_status(vnh->vdev);
+
+	return status != 0xff && (status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/*
+ * Reset a device that needs it and end every wait for its answers: a
+ * free page report in progress fails, so page reporting gives its blocks
+ * back to the allocator unreported, and a probe fails with EIO.  The
+ * reset comes first: once it is done the device touches none of the
+ * pages, and they may go back.  Returns whether the device was reset.
+ */
+static bool virtnumahint_halt_if_needed(struct virtio_numahint *vnh)
+{
+	bool reset;
+
+	mutex_lock(&vnh->halt_lock);
+	reset = virtnumahint_needs_reset(vnh);
+	if (reset) {
+		virtio_reset_device(vnh->vdev);
+		WRITE_ONCE(vnh->halted, true);
+		wake_up_all(&vnh->host_resp);
+	}
+	mutex_unlock(&vnh->halt_lock);
+	return reset;
+}
+
+/* Have reset_work bring the device back, unless it is being removed. */
+static void virtnumahint_queue_reset(struct virtio_numahint *vnh)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vnh->stop_update_lock, flags);
+	if (!vnh->removing)
+		queue_work(system_freezable_wq, &vnh->reset_work);
+	spin_unlock_irqrestore(&vnh->stop_update_lock, flags);
 }
 
 /*
@@ -517,14 +593,19 @@ static int virtnumahint_send_sync(struct virtio_numahint *vnh,
 	left = wait_event_killable_timeout(vnh->host_resp,
 					   virtnumahint_reap(vq, req, pending,
 							     used_len) ||
-					   virtqueue_is_broken(vq),
+					   virtqueue_is_broken(vq) ||
+					   READ_ONCE(vnh->halted),
 					   NUMAHINT_REQ_TIMEOUT);
 	if (!*pending)
 		return 0;
 
 	numahint_count(vnh, NUMAHINT_STAT_REQ_ABANDONED);
-	if (virtqueue_is_broken(vq))
+	if (virtqueue_is_broken(vq) || READ_ONCE(vnh->halted))
 		return -EIO;
+	if (!left && virtnumahint_halt_if_needed(vnh)) {
+		virtnumahint_queue_reset(vnh);
+		return -EIO;
+	}
 	if (left < 0)
 		return left;
 	dev_warn_ratelimited(&vnh->vdev->dev,
@@ -655,6 +736,11 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
 	*next = sg;
 	memset(resp, 0, sizeof(*resp));
 
+	if (READ_ONCE(vnh->halted)) {
+		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		return -EIO;
+	}
+
 	sg_init_one(&sg_out, req, struct_size(req, ranges, nr));
 	sg_init_one(&sg_in, resp, sizeof(*resp));
 	sgs[0] = &sg_out;
@@ -677,14 +763,23 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
 	 * The reported pages belong to the device until it has used the
 	 * request: if we returned earlier, page reporting would hand them
 	 * back to the allocator while the host may still discard them.  So
-	 * no timeout and no signal, as in virtio_balloon; only a broken
-	 * queue, which the device will never use again, ends the wait.
+	 * no signal, as in virtio_balloon, and a timeout only to look at
+	 * the device: only a broken queue, which the device will never use
+	 * again, or a reset, after which it uses nothing, ends the wait.  A
+	 * device that needs a reset is reset here too, as its configuration
+	 * change notification may come while reset_work cannot run.
 	 */
-	wait_event(vnh->host_resp,
-		   virtnumahint_report_used(vq, &used, &used_len));
+	while (!wait_event_timeout(vnh->host_resp,
+				   virtnumahint_report_used(vq, &used,
+							    &used_len) ||
+				   READ_ONCE(vnh->halted),
+				   NUMAHINT_REQ_TIMEOUT))
+		if (virtnumahint_halt_if_needed(vnh))
+			virtnumahint_queue_reset(vnh);
 	if (!used) {
-		dev_warn_ratelimited(&vnh->vdev->dev,
-				     "report queue broken, free page report lost\n");
+		if (!READ_ONCE(vnh->halted))
+			dev_warn_ratelimited(&vnh->vdev->dev,
+					     "report queue broken, free page report lost\n");
 		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
 		return -EIO;
 	}
@@ -899,16 +994,17 @@ static void virtnumahint_touch_done(struct virtqueue *vq)
 }
 
 /*
- * A request buffer the device does not own, or NULL if all are in flight
- * or first_touch was not negotiated (the debugfs switch runs the hook
- * without a device to send to).
+ * A request buffer the device does not own, or NULL if all are in flight,
+ * the device was reset under us, or first_touch was not negotiated (the
+ * debugfs switch runs the hook without a device to send to).
  */
 static struct numahint_touch_buf *
 virtnumahint_touch_get_buf(struct virtio_numahint *vnh)
 {
 	struct numahint_touch_buf *buf = NULL;
 
-	if (!virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH))
+	if (!virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH) ||
+	    READ_ONCE(vnh->halted))
 		return NULL;
 
 	spin_lock_irq(&vnh->touch_lock);
@@ -1171,12 +1267,14 @@ static int virtnumahint_alloc_touch(struct virtio_numahint *vnh)
 	struct numahint_touch_buf *buf;
 	unsigned int i;
 
+	/* Full size, whatever the device takes, as for reports. */
 	vnh->touch_batch = min_t(u32, vnh->max_touch_events,
 				 NUMAHINT_TOUCH_BATCH);
 	for (i = 0; i < NUMAHINT_TOUCH_POOL; i++) {
 		buf = &vnh->touch_bufs[i];
 		buf->req = kmalloc(struct_size(buf->req, entries,
-					       vnh->touch_batch), GFP_KERNEL);
+					       NUMAHINT_TOUCH_BATCH),
+				   GFP_KERNEL);
 		buf->resp = kmalloc(sizeof(*buf->resp), GFP_KERNEL);
 		if (!buf->req || !buf->resp)
 			return -ENOMEM;
@@ -1233,8 +1331,13 @@ static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
 	/* Whatever happens, the previous answer is no longer the last one. */
 	vnh->probe_nr_results = 0;
 
-	if (!vnh->requests_ready) {
+	if (!vnh->requests_ready || READ_ONCE(vnh->halted)) {
 		err = -ENODEV;
+		goto out_unlock;
+	}
+	/* The device may take fewer entries since restore. */
+	if (nr > vnh->probe_batch) {
+		err = -E2BIG;
 		goto out_unlock;
 	}
 	if (vnh->probe_pending &&
@@ -1319,16 +1422,16 @@ static ssize_t numahint_probe_write(struct file *file, const char __user *ubuf,
 	struct virtio_numahint *vnh = m->private;
 	char *cmd, *cur, *word;
 	u64 *values;
+	u32 max = READ_ONCE(vnh->probe_batch);
 	u32 nr = 0;
 	u16 type;
 	int err;
 
-	if (count > NUMAHINT_PROBE_CMD_LEN(vnh->max_probe_entries))
+	if (count > NUMAHINT_PROBE_CMD_LEN(max))
 		return -E2BIG;
 
 	cmd = kvmalloc(count + 1, GFP_KERNEL);
-	values = kvmalloc_array(vnh->max_probe_entries, sizeof(*values),
-				GFP_KERNEL);
+	values = kvmalloc_array(max, sizeof(*values), GFP_KERNEL);
 	if (!cmd || !values) {
 		err = -ENOMEM;
 		goto out_free;
@@ -1351,7 +1454,7 @@ static ssize_t numahint_probe_write(struct file *file, const char __user *ubuf,
 	}
 
 	while ((word = numahint_next_word(&cur))) {
-		if (nr == vnh->max_probe_entries) {
+		if (nr == max) {
 			err = -E2BIG;
 			goto out_free;
 		}
@@ -1526,6 +1629,7 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  *   req_abandoned       requests the driver stopped waiting for (timeout,
  *                       fatal signal, broken queue).
  *   config_changes      configuration change notifications handled.
+ *   device_resets       resets of a device that signalled NEEDS_RESET.
  *   report_requests     free page report requests sent to the device.
  *   report_ranges       ranges in those requests.
  *   report_bytes        bytes in the requests the device accepted in
@@ -1704,6 +1808,7 @@ NUMAHINT_STAT_ATTR(resp_unsupported, NUMAHINT_STAT_RESP_UNSUPPORTED);
 NUMAHINT_STAT_ATTR(resp_malformed, NUMAHINT_STAT_RESP_MALFORMED);
 NUMAHINT_STAT_ATTR(req_abandoned, NUMAHINT_STAT_REQ_ABANDONED);
 NUMAHINT_STAT_ATTR(config_changes, NUMAHINT_STAT_CONFIG_CHANGES);
+NUMAHINT_STAT_ATTR(device_resets, NUMAHINT_STAT_DEVICE_RESETS);
 NUMAHINT_STAT_ATTR(report_requests, NUMAHINT_STAT_REPORT_REQUESTS);
 NUMAHINT_STAT_ATTR(report_ranges, NUMAHINT_STAT_REPORT_RANGES);
 NUMAHINT_STAT_ATTR(report_bytes, NUMAHINT_STAT_REPORT_BYTES);
@@ -1735,6 +1840,7 @@ static struct attribute *virtnumahint_attrs[] = {
 	&numahint_stat_attr_resp_malformed.attr.attr,
 	&numahint_stat_attr_req_abandoned.attr.attr,
 	&numahint_stat_attr_config_changes.attr.attr,
+	&numahint_stat_attr_device_resets.attr.attr,
 	&numahint_stat_attr_report_requests.attr.attr,
 	&numahint_stat_attr_report_ranges.attr.attr,
 	&numahint_stat_attr_report_bytes.attr.attr,
@@ -1821,6 +1927,22 @@ static int virtnumahint_read_config(struct virtio_numahint *vnh)
 }
 
 /*
+ * Entries per request: the device's limits, capped by our buffers.  Probe
+ * sizes the buffers; restore calls this again with the limits of the
+ * device it finds, which may take fewer (a resume from hibernation into
+ * a QEMU started with other max-* values): the requests shrink with them
+ * and never outgrow the buffers.
+ */
+static void virtnumahint_fit_batches(struct virtio_numahint *vnh)
+{
+	vnh->report_batch = min_t(u32, vnh->max_report_ranges,
+				  PAGE_REPORTING_CAPACITY);
+	vnh->touch_batch = min_t(u32, vnh->max_touch_events,
+				 NUMAHINT_TOUCH_BATCH);
+	vnh->probe_batch = min(vnh->max_probe_entries, vnh->probe_buf_entries);
+}
+
+/*
  * The order of the free blocks to report, in guest pages: the report_order
  * module parameter if set, else the device's suggestion if it makes one,
  * else the kernel's default.  Out of range values are clamped, not refused:
@@ -1878,6 +2000,12 @@ static void virtnumahint_config_work(struct work_struct *work)
 
 	if (!atomic_xchg(&vnh->config_changed, 0))
 		return;
+
+	/* The device tells us it needs a reset with this notification. */
+	if (virtnumahint_needs_reset(vnh)) {
+		virtnumahint_queue_reset(vnh);
+		return;
+	}
 
 	virtio_cread_le(vnh->vdev, struct virtio_numahint_config,
 			touch_flush_ms, &flush_ms);
@@ -1941,6 +2069,9 @@ static int virtnumahint_alloc_probe(struct virtio_numahint *vnh)
 {
 	u32 nr = vnh->max_probe_entries;
 
+	vnh->probe_buf_entries = nr;
+	vnh->probe_batch = nr;
+
 	vnh->probe_req = kmalloc(struct_size(vnh->probe_req, entries, nr),
 				 GFP_KERNEL);
 	vnh->probe_resp = kmalloc(struct_size(vnh->probe_resp, node, nr),
@@ -1959,12 +2090,18 @@ static void virtnumahint_free_probe(struct virtio_numahint *vnh)
 	kfree(vnh->probe_req);
 }
 
+/*
+ * The report buffer holds as many ranges as page reporting hands over at
+ * once, whatever the device takes, so that restore never needs a larger
+ * one: see virtnumahint_fit_batches().
+ */
 static int virtnumahint_alloc_report(struct virtio_numahint *vnh)
 {
 	vnh->report_batch = min_t(u32, vnh->max_report_ranges,
 				  PAGE_REPORTING_CAPACITY);
 	vnh->report_req = kmalloc(struct_size(vnh->report_req, ranges,
-					      vnh->report_batch), GFP_KERNEL);
+					      PAGE_REPORTING_CAPACITY),
+				  GFP_KERNEL);
 	vnh->report_resp = kmalloc(sizeof(*vnh->report_resp), GFP_KERNEL);
 	if (!vnh->report_req || !vnh->report_resp)
 		return -ENOMEM;
@@ -2066,6 +2203,62 @@ static int virtnumahint_init_vqs(struct virtio_numahint *vnh)
 	return 0;
 }
 
+/* Stop everything that sends requests, for good or until restore. */
+static void virtnumahint_stop_sending(struct virtio_numahint *vnh)
+{
+	virtnumahint_stop_touch(vnh);
+	virtnumahint_stop_report(vnh);
+	virtnumahint_stop_requests(vnh);
+}
+
+/*
+ * The device needs a reset (virtnumahint_needs_reset()).  Reset it and
+ * set it up again through the virtio core's own freeze and restore, which
+ * negotiate the features and set up the queues as after a suspend; our
+ * freeze resets the device first, which ends the waits for it.  A device
+ * that needs another reset within NUMAHINT_RESET_INTERVAL is left reset
+ * and idle until the driver is bound again (or a restore).
+ */
+static void virtnumahint_reset_work(struct work_struct *work)
+{
+	struct virtio_numahint *vnh =
+		container_of(work, struct virtio_numahint, reset_work);
+	struct device *dev = &vnh->vdev->dev;
+	int err = -EOPNOTSUPP;
+
+	virtnumahint_halt_if_needed(vnh);
+	if (!READ_ONCE(vnh->halted) || vnh->reset_given_up)
+		return;
+	numahint_count(vnh, NUMAHINT_STAT_DEVICE_RESETS);
+
+	if (vnh->reset_jiffies &&
+	    time_before(jiffies, vnh->reset_jiffies + NUMAHINT_RESET_INTERVAL)) {
+		vnh->reset_given_up = true;
+		virtnumahint_stop_sending(vnh);
+		dev_err(dev,
+			"device failed again within %u s of its last reset; left reset: no free page reports, first-touch events or probes until the driver is bound again\n",
+			jiffies_to_msecs(NUMAHINT_RESET_INTERVAL) / 1000);
+		return;
+	}
+	vnh->reset_jiffies = jiffies ?: 1;
+
+#ifdef CONFIG_PM_SLEEP
+	err = virtio_device_freeze(vnh->vdev);
+	if (!err)
+		err = virtio_device_restore(vnh->vdev);
+#endif
+	if (err) {
+		vnh->reset_given_up = true;
+		virtnumahint_stop_sending(vnh);
+		dev_err(dev,
+			"device failed and was reset, but cannot be set up again (%d): no free page reports, first-touch events or probes until the driver is bound again\n",
+			err);
+		return;
+	}
+	dev_warn(dev,
+		 "device failed (DEVICE_NEEDS_RESET) and was reset and set up again; requests in flight were lost, free pages isolated for a report went back unreported\n");
+}
+
 static int virtnumahint_validate(struct virtio_device *vdev)
 {
 	if (!vdev->config->get) {
@@ -2139,6 +2332,8 @@ static int virtnumahint_probe(struct virtio_device *vdev)
 	init_waitqueue_head(&vnh->host_resp);
 	INIT_WORK(&vnh->config_work, virtnumahint_config_work);
 	spin_lock_init(&vnh->stop_update_lock);
+	INIT_WORK(&vnh->reset_work, virtnumahint_reset_work);
+	mutex_init(&vnh->halt_lock);
 	mutex_init(&vnh->probe_lock);
 	mutex_init(&vnh->touch_mutex);
 	spin_lock_init(&vnh->touch_lock);
@@ -2201,10 +2396,16 @@ static void virtnumahint_remove(struct virtio_device *vdev)
 {
 	struct virtio_numahint *vnh = vdev->priv;
 
-	virtnumahint_stop_touch(vnh);
-	virtnumahint_stop_report(vnh);
+	/* Before stop_updates: a reset's restore starts the updates again. */
+	spin_lock_irq(&vnh->stop_update_lock);
+	vnh->removing = true;
+	spin_unlock_irq(&vnh->stop_update_lock);
+	cancel_work_sync(&vnh->reset_work);
 	virtnumahint_stop_updates(vnh);
-	virtnumahint_stop_requests(vnh);
+
+	/* A device that needs a reset answers nothing we would wait for. */
+	virtnumahint_halt_if_needed(vnh);
+	virtnumahint_stop_sending(vnh);
 	virtnumahint_debugfs_exit(vnh);
 
 	/* Stops the device using our buffers before they are freed. */
@@ -2227,7 +2428,8 @@ static void virtnumahint_remove(struct virtio_device *vdev)
  * Nothing the device holds survives a reset or matters after resume:
  * drop the queues, keep the driver state, and start again on restore.
  * Free pages isolated for a report are back with the allocator before
- * the reset, since unregistering waits for the report.  First-touch
+ * the reset, since unregistering waits for the report; a device that
+ * needs a reset is reset first, which ends that wait.  First-touch
  * requests still in flight are lost with the queue; the pool is refilled
  * on restore.
  */
@@ -2235,6 +2437,8 @@ static int virtnumahint_freeze(struct virtio_device *vdev)
 {
 	struct virtio_numahint *vnh = vdev->priv;
 
+	/* Also how reset_work resets a device that needs it. */
+	virtnumahint_halt_if_needed(vnh);
 	virtnumahint_stop_touch(vnh);
 	virtnumahint_stop_report(vnh);
 	virtnumahint_stop_updates(vnh);
@@ -2250,12 +2454,24 @@ static int virtnumahint_restore(struct virtio_device *vdev)
 	struct virtio_numahint *vnh = vdev->priv;
 	int err;
 
+	/*
+	 * The device may not be the one we froze: after hibernation it can
+	 * be a new QEMU's, with other limits.  Check them as probe does and
+	 * size the requests to them; the device is refused the same way.
+	 */
+	err = virtnumahint_read_config(vnh);
+	if (err)
+		return err;
+	virtnumahint_fit_batches(vnh);
+
 	err = virtnumahint_init_vqs(vnh);
 	if (err)
 		return err;
 
 	/* A request abandoned before the reset is gone with the old queue. */
 	vnh->probe_pending = false;
+	WRITE_ONCE(vnh->halted, false);
+	vnh->reset_given_up = false;
 
 	virtio_device_ready(vdev);
 	virtnumahint_start_requests(vnh);
