@@ -23,7 +23,11 @@ through one part of its life, checking it from inside the guest
   - suspend: the guest suspends to RAM (ACPI S3, the driver's freeze and
     restore callbacks) and QEMU wakes it (system_wakeup);
   - restore: QEMU saves the running VM to a file (migrate to file:), a
-    new QEMU loads it (-incoming) and the guest runs on.
+    new QEMU loads it (-incoming) and the guest runs on;
+  - device reset: the device fails on a request (the x-fail-next-request
+    test hook: virtio_error, DEVICE_NEEDS_RESET) and processes nothing
+    more; the driver must reset it and set it up again, with one kernel
+    message, no task stuck waiting for it, and unload afterwards.
 
 After each step the driver must work (both sides count new reports and
 first-touch events), churn must find all its data, and the guest's log
@@ -65,6 +69,9 @@ HOTPLUG_LEAK_KIB = 1024
 #: What the restored VM's device is told, for the guest to see that it
 #: runs in the new QEMU (any valid value other than the default 100).
 RESTORED_FLUSH_MS = 250
+#: hung_task_timeout_secs in the device reset test: a task stuck waiting
+#: for the failed device shows on the console within the test.
+HUNG_TASK_S = 10
 #: The device with every feature, so that every queue goes through it.
 DEVICE_PROPS = {"locality-probe": True}
 DEVICE = ",".join(f"{key}={'on' if value else 'off'}"
@@ -326,6 +333,56 @@ class SuspendTest(LifecycleTest):
     def test_restore_6_1(self):
         self.restore("6.1")
 
+
+class DeviceResetTest(LifecycleTest):
+    """The device fails under load and needs a reset (issue 14, item 8)."""
+
+    def device_reset(self, kernel):
+        self.want_kernel(kernel)
+        with ScriptGuest(f"exec {LIFECYCLE} reset {HUNG_TASK_S}\n",
+                         kernel=kernel, console=CONSOLE, device=DEVICE,
+                         append="numahint.test_timeout=600",
+                         timeout=700) as run:
+            line = run.guest.wait_for_line(r"numahint-lifecycle: fail\b")
+            self.assertIsNotNone(line, "the guest never got ready")
+            before = self.check_device("before the failure", run)
+            self.assertNotIn("error", run.qmp(
+                "qom-set", path="nh0", property="x-fail-next-request",
+                value=True))
+            start = time.monotonic()
+            while run.stats()["protocol-errors"] == 0:
+                self.assertLess(time.monotonic() - start, 60,
+                                "the device never failed")
+                time.sleep(0.2)
+            failed_s = time.monotonic() - start
+            failed = run.stats()
+            run.guest.wait_for_report()
+            after = run.stats()
+        self.check_guest(f"device reset {kernel}", run)
+        console = run.console
+        reset = re.findall(r"virtio_numahint virtio\d+: device failed "
+                           r"\(DEVICE_NEEDS_RESET\) and was reset", console)
+        diagnostic(f"device reset {kernel}: the device failed "
+                   f"{failed_s:.1f} s after qom-set; host report-requests "
+                   f"{before['report-requests']} -> "
+                   f"{failed['report-requests']} at the failure -> "
+                   f"{after['report-requests']}, touch-requests "
+                   f"{before['touch-requests']} -> "
+                   f"{failed['touch-requests']} -> "
+                   f"{after['touch-requests']}; {len(reset)} reset "
+                   "message(s)")
+        self.assertEqual(len(reset), 1, console[-4000:])
+        # The one failure the hook made, and the driver's requests after
+        # it processed: reports and first-touch events flowed again.
+        self.assertEqual(after["protocol-errors"], 1, after)
+        for counter in ("report-requests", "touch-requests"):
+            self.assertGreater(after[counter], failed[counter], after)
+
+    def test_device_reset_6_1(self):
+        self.device_reset("6.1")
+
+    def test_device_reset_6_12(self):
+        self.device_reset("6.12")
 
 
 if __name__ == "__main__":

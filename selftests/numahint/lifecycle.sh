@@ -15,6 +15,11 @@
 #                                 host wakes the guest
 #   lifecycle.sh restore MS       after "save", waits until the host sets
 #                                 touch_flush_ms to MS (on the restored VM)
+#   lifecycle.sh reset SECONDS    after "fail", the host makes the device
+#                                 fail (x-fail-next-request): the driver
+#                                 must reset it and work on, and unload;
+#                                 hung_task_timeout_secs is SECONDS, so
+#                                 that a stuck task shows within the test
 #
 # Before and after each step the driver must work: bound with the same
 # features, free page reports and first-touch events counted, the
@@ -42,7 +47,7 @@ churn=
 load_fail=0
 
 usage() {
-	echo "usage: $0 hotplug CYCLES | suspend STATE | restore MS" >&2
+	echo "usage: $0 hotplug CYCLES | suspend STATE | restore MS | reset SECONDS" >&2
 	exit 1
 }
 
@@ -408,6 +413,60 @@ do_restore() {
 	finish
 }
 
+# The driver reset the device once.
+# shellcheck disable=SC2317 # called through wait_for
+device_was_reset() {
+	counter device_resets
+	[ "$value" -ge 1 ]
+}
+
+# rmmod, started in the background as $rmmod_pid, has returned.
+# shellcheck disable=SC2317 # called through wait_for
+rmmod_done() {
+	! kill -0 "$rmmod_pid" 2>/dev/null
+}
+
+do_reset() {
+	hung_s=$1
+	echo "1..7"
+	echo "$hung_s" >/proc/sys/kernel/hung_task_timeout_secs ||
+		msg "cannot set hung_task_timeout_secs"
+	first_device
+	start_load
+	save_counters
+	driver_works
+	verdict "the driver works before the device fails" $?
+	show_counters
+
+	# The host fails the device on its next request, which the load
+	# makes within touch_flush_ms.
+	wait_for device_was_reset "the driver did not reset the device" "fail"
+	verdict "the driver resets the device that failed" $?
+	messages=$(dmesg | sed -n "/$MARKER/,\$p" |
+		grep -c "virtio_numahint.*DEVICE_NEEDS_RESET")
+	msg "kernel log: $messages message(s) about the reset"
+	[ "$messages" -eq 1 ]
+	verdict "one kernel message says the device failed and was reset" $?
+
+	save_counters
+	driver_works
+	verdict "the driver works after the reset: reports and first-touch events counted" $?
+	show_counters
+
+	# A task stuck since the failure has been blocked for longer than
+	# hung_task_timeout_secs by now, and the kernel said so.
+	sleep $((hung_s * 2))
+	rmmod virtio_numahint &
+	rmmod_pid=$!
+	if wait_for rmmod_done "rmmod virtio_numahint still running"; then
+		wait "$rmmod_pid"
+		verdict "rmmod virtio_numahint returns and succeeds" $?
+	else
+		not_ok "rmmod virtio_numahint returns and succeeds"
+	fi
+	finish
+}
+
 [ $# -eq 2 ] || usage
 case "$2" in
 '' | *[!0-9a-z]*) usage ;;
@@ -420,5 +479,6 @@ case $1 in
 hotplug) hotplug "$2" ;;
 suspend) do_suspend "$2" ;;
 restore) do_restore "$2" ;;
+reset) do_reset "$2" ;;
 *) usage ;;
 esac
