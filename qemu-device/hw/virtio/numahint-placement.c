@@ -23,6 +23,7 @@
 #include <string.h>
 #ifdef CONFIG_LINUX
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/mempolicy.h>
 #endif
@@ -37,7 +38,21 @@ void numahint_placement_init(NumahintPlacement *p,
     p->ops = ops;
     p->opaque = opaque;
     p->queue = queue;
+    p->queue_spare = queue + queue_capacity;
     p->queue_capacity = queue_capacity;
+    p->params.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS;
+    p->params.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS;
+}
+
+void numahint_placement_set_params(NumahintPlacement *p,
+                                   const NumahintPlacementParams *params)
+{
+    p->params = *params;
+}
+
+void numahint_placement_set_time(NumahintPlacement *p, uint64_t now_ms)
+{
+    p->now_ms = now_ms;
 }
 
 void numahint_placement_flush(NumahintPlacement *p)
@@ -159,6 +174,18 @@ static uint64_t numahint_placement_overlap(const NumahintPlacementExtent *e,
     return hi > lo ? hi - lo : 0;
 }
 
+/* Widen @e's times to cover @first and @last. */
+static void numahint_placement_span_times(NumahintPlacementExtent *e,
+                                          uint64_t first, uint64_t last)
+{
+    if (first < e->first_ms) {
+        e->first_ms = first;
+    }
+    if (last > e->last_ms) {
+        e->last_ms = last;
+    }
+}
+
 /*
  * Queue [start, end) for @node over whatever the queue holds there, and
  * merge it with the queued extents of the same node that it overlaps or
@@ -170,6 +197,7 @@ static bool numahint_placement_enqueue(NumahintPlacement *p, uint64_t start,
 {
     NumahintPlacementExtent *q = p->queue;
     NumahintPlacementExtent pieces[3], right;
+    NumahintPlacementExtent new = { start, end, node, p->now_ms, p->now_ms };
     uint64_t len = end - start, replaced = 0;
     unsigned int first, last, nr = 0, k;
     bool split_right = false;
@@ -177,30 +205,38 @@ static bool numahint_placement_enqueue(NumahintPlacement *p, uint64_t start,
     /* q[first..last) overlap or touch [start, end). */
     first = numahint_placement_first_ending_at(p, start);
     for (last = first; last < p->queue_len && q[last].start <= end; last++) {
-        replaced += numahint_placement_overlap(&q[last], start, end);
+        uint64_t overlap = numahint_placement_overlap(&q[last], start, end);
+
+        /* The pages it replaces have waited since their first event. */
+        if (overlap && q[last].first_ms < new.first_ms) {
+            new.first_ms = q[last].first_ms;
+        }
+        replaced += overlap;
     }
 
     /* What is left of them on either side, merged if of the same node. */
     if (first < last && q[first].start < start) {
         if (q[first].node == node) {
-            start = q[first].start;
+            new.start = q[first].start;
+            numahint_placement_span_times(&new, q[first].first_ms,
+                                          q[first].last_ms);
         } else {
-            pieces[nr++] = (NumahintPlacementExtent) {
-                q[first].start, start, q[first].node
-            };
+            pieces[nr] = q[first];
+            pieces[nr++].end = start;
         }
     }
     if (first < last && q[last - 1].end > end) {
         if (q[last - 1].node == node) {
-            end = q[last - 1].end;
+            new.end = q[last - 1].end;
+            numahint_placement_span_times(&new, q[last - 1].first_ms,
+                                          q[last - 1].last_ms);
         } else {
-            right = (NumahintPlacementExtent) {
-                end, q[last - 1].end, q[last - 1].node
-            };
+            right = q[last - 1];
+            right.start = end;
             split_right = true;
         }
     }
-    pieces[nr++] = (NumahintPlacementExtent) { start, end, node };
+    pieces[nr++] = new;
     if (split_right) {
         pieces[nr++] = right;
     }
@@ -248,6 +284,11 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
         p->stats.events_unplaced++;
         return NUMAHINT_PLACEMENT_DROPPED;
     }
+    if (r->allowed_nodes && (vcpu->node >= 64 ||
+                             !(r->allowed_nodes & (1ULL << vcpu->node)))) {
+        p->stats.events_bound++;
+        return NUMAHINT_PLACEMENT_DROPPED;
+    }
     if (!numahint_placement_enqueue(p, addr, addr + len, vcpu->node)) {
         p->stats.events_dropped++;
         return NUMAHINT_PLACEMENT_DROPPED;
@@ -256,6 +297,12 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
     p->stats.pages_accepted += nr_pages;
     return NUMAHINT_PLACEMENT_ACCEPTED;
 }
+
+/* page_state: the engine split this huge page. */
+#define NUMAHINT_PAGE_SPLIT     (1U << 31)
+/* page_state: the page moved at the time in the low bits. */
+#define NUMAHINT_PAGE_MOVED     (1U << 30)
+#define NUMAHINT_PAGE_TIME_MASK (NUMAHINT_PAGE_MOVED - 1)
 
 /* Count @weight pages whose host page could not be placed: @status. */
 static void numahint_placement_count_failure(NumahintPlacementStats *s,
@@ -325,8 +372,14 @@ static void numahint_placement_apply_batch(NumahintPlacement *p,
         int status = ret < 0 ? ret : p->move_status[i];
 
         if (status == p->batch_nodes[slot]) {
+            uint32_t *state = p->batch_state[slot];
+
             s->pages_migrated += p->batch_weight[slot];
             s->bytes_migrated += p->batch_page_size[slot];
+            if (state) {
+                *state = (*state & NUMAHINT_PAGE_SPLIT) | NUMAHINT_PAGE_MOVED |
+                         (p->now_ms & NUMAHINT_PAGE_TIME_MASK);
+            }
         } else if (status == -ENOENT) {
             /* Freed by the guest's balloon or discarded meanwhile. */
             s->pages_absent += p->batch_weight[slot];
@@ -338,96 +391,343 @@ static void numahint_placement_apply_batch(NumahintPlacement *p,
     }
 }
 
-/*
- * Take the host page that holds the first page of q[*head] off the
- * queue: advance *head past the extents inside it and trim the one that
- * runs beyond it.  If the events in it agree on a node by majority, put
- * the host page into batch slot @slot and return true.
- */
-static bool numahint_placement_take_host_page(NumahintPlacement *p,
-                                              unsigned int *head,
-                                              unsigned int slot)
+/* What a run does with one host page. */
+typedef enum NumahintHostPageDecision {
+    /* Keep its events queued for a later pass. */
+    NUMAHINT_HOLD,
+    /* Move it whole to the majority's node. */
+    NUMAHINT_MOVE_WHOLE,
+    /* Move each named 4 KiB part to the node of its own events. */
+    NUMAHINT_MOVE_PARTS,
+    /* Leave it where it is. */
+    NUMAHINT_LEAVE,
+    /* It is on the node its events name already. */
+    NUMAHINT_LOCAL,
+} NumahintHostPageDecision;
+
+/* One host page of a run, and the queued events inside it. */
+typedef struct NumahintHostPage {
+    const NumahintRamRegion *region;
+    uint64_t start;
+    uint64_t end;
+    uint32_t *state;
+    /* q[first..last) overlap [start, end); count from @from on. */
+    unsigned int first;
+    unsigned int last;
+    uint64_t from;
+    /* 4 KiB pages named, and by the majority's node (if any). */
+    uint64_t covered;
+    uint64_t votes;
+    int candidate;
+    /* The oldest and the newest of its events. */
+    uint64_t first_ms;
+    uint64_t last_ms;
+} NumahintHostPage;
+
+/* The part of queued extent @e in the host page, from hp->from on. */
+static void numahint_placement_clip(const NumahintHostPage *hp,
+                                    const NumahintPlacementExtent *e,
+                                    uint64_t *start, uint64_t *end)
 {
-    NumahintPlacementExtent *q = p->queue;
-    const NumahintRamRegion *r = numahint_placement_find_region(p,
-                                                                q[*head].start);
-    uint64_t start = q[*head].start & ~(r->host_page_size - 1);
-    uint64_t end = start + r->host_page_size;
-    uint64_t covered = 0, votes = 0, lead = 0;
-    int candidate = -1;
-    unsigned int i, last;
+    uint64_t lo = hp->from > hp->start ? hp->from : hp->start;
+
+    *start = e->start > lo ? e->start : lo;
+    *end = e->end < hp->end ? e->end : hp->end;
+}
+
+/*
+ * Gather the host page that holds @from, the first address of the queue
+ * not yet taken, and the events of q[@first...] inside it.
+ */
+static void numahint_placement_gather(const NumahintPlacement *p,
+                                      const NumahintPlacementExtent *q,
+                                      unsigned int len, unsigned int first,
+                                      uint64_t from, NumahintHostPage *hp)
+{
+    const NumahintRamRegion *r = numahint_placement_find_region(p, from);
+    uint64_t lead = 0;
+    unsigned int i;
+
+    hp->region = r;
+    hp->start = from & ~(r->host_page_size - 1);
+    hp->end = hp->start + r->host_page_size;
+    hp->state = r->page_state ? &r->page_state[(hp->start - r->gpa) /
+                                               r->host_page_size] : NULL;
+    hp->first = first;
+    hp->from = from;
+    hp->covered = 0;
+    hp->votes = 0;
+    hp->candidate = -1;
+    hp->first_ms = UINT64_MAX;
+    hp->last_ms = 0;
 
     /*
      * Weighted Boyer-Moore vote: if a node covers more than half of the
      * host page, it is the candidate left at the end.
      */
-    for (last = *head; last < p->queue_len && q[last].start < end; last++) {
-        uint64_t weight = numahint_placement_overlap(&q[last], start, end) >>
-                          NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    for (i = first; i < len && q[i].start < hp->end; i++) {
+        uint64_t start, end, weight;
 
-        covered += weight;
-        if (q[last].node == candidate) {
+        numahint_placement_clip(hp, &q[i], &start, &end);
+        weight = (end - start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+        hp->covered += weight;
+        if (q[i].node == hp->candidate) {
             lead += weight;
         } else if (weight <= lead) {
             lead -= weight;
         } else {
-            candidate = q[last].node;
+            hp->candidate = q[i].node;
             lead = weight - lead;
         }
-    }
-    for (i = *head; i < last; i++) {
-        if (q[i].node == candidate) {
-            votes += numahint_placement_overlap(&q[i], start, end) >>
-                     NUMAHINT_PLACEMENT_PAGE_SHIFT;
+        if (q[i].first_ms < hp->first_ms) {
+            hp->first_ms = q[i].first_ms;
+        }
+        if (q[i].last_ms > hp->last_ms) {
+            hp->last_ms = q[i].last_ms;
         }
     }
+    hp->last = i;
+    for (i = first; i < hp->last; i++) {
+        uint64_t start, end;
 
-    if (q[last - 1].end > end) {
-        q[last - 1].start = end;
-        last--;
+        if (q[i].node == hp->candidate) {
+            numahint_placement_clip(hp, &q[i], &start, &end);
+            hp->votes += (end - start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+        }
     }
-    *head = last;
-    p->stats.pages_pending -= covered;
+}
 
-    if (votes <= r->host_page_size >> (NUMAHINT_PLACEMENT_PAGE_SHIFT + 1)) {
-        p->stats.pages_contended += covered;
+static bool numahint_placement_cooling(const NumahintPlacement *p,
+                                       const NumahintHostPage *hp)
+{
+    uint32_t state = hp->state ? *hp->state : 0;
+
+    return p->params.cooldown_ms && (state & NUMAHINT_PAGE_MOVED) &&
+           ((p->now_ms - state) & NUMAHINT_PAGE_TIME_MASK) <
+           p->params.cooldown_ms;
+}
+
+/* The node the host page is on now, or a negative errno. */
+static int numahint_placement_node_of(NumahintPlacement *p,
+                                      const NumahintHostPage *hp)
+{
+    void *page = (char *)hp->region->hva + (hp->start - hp->region->gpa);
+    int status, ret;
+
+    p->stats.query_calls++;
+    ret = p->ops->query_nodes(p->opaque, &page, 1, &status);
+    return ret < 0 ? ret : status;
+}
+
+static NumahintHostPageDecision
+numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
+{
+    uint64_t half = hp->region->host_page_size >>
+                    (NUMAHINT_PLACEMENT_PAGE_SHIFT + 1);
+    bool split = hp->state && (*hp->state & NUMAHINT_PAGE_SPLIT);
+
+    if (numahint_placement_cooling(p, hp)) {
+        p->stats.cooling_holds++;
+        return NUMAHINT_HOLD;
+    }
+    if (split) {
+        return NUMAHINT_MOVE_PARTS;
+    }
+    if (hp->votes > half) {
+        return NUMAHINT_MOVE_WHOLE;
+    }
+    if (p->now_ms - hp->last_ms < p->params.settle_ms &&
+        p->now_ms - hp->first_ms < p->params.max_hold_ms) {
+        return NUMAHINT_HOLD;
+    }
+    /*
+     * No majority, and there will be none.  Where all the events name one
+     * node, the page may be there already (moved whole by earlier
+     * events): then nothing is contended and nothing is split.
+     */
+    if (hp->votes == hp->covered &&
+        numahint_placement_node_of(p, hp) == hp->candidate) {
+        return NUMAHINT_LOCAL;
+    }
+    if (hp->region->splittable && p->ops->split) {
+        int ret;
+
+        p->stats.split_calls++;
+        ret = p->ops->split(p->opaque, (char *)hp->region->hva +
+                            (hp->start - hp->region->gpa),
+                            hp->region->host_page_size);
+        if (!ret) {
+            p->stats.huge_split++;
+            if (hp->state) {
+                *hp->state |= NUMAHINT_PAGE_SPLIT;
+            }
+            return NUMAHINT_MOVE_PARTS;
+        }
+    }
+    p->stats.huge_left++;
+    return NUMAHINT_LEAVE;
+}
+
+/* Add one host page (or part) to the batch, and apply a full batch. */
+static void numahint_placement_batch_add(NumahintPlacement *p,
+                                         unsigned int *n, void *page,
+                                         int node, uint64_t weight,
+                                         uint64_t size, uint32_t *state)
+{
+    p->batch_pages[*n] = page;
+    p->batch_nodes[*n] = node;
+    p->batch_weight[*n] = weight;
+    p->batch_page_size[*n] = size;
+    p->batch_state[*n] = state;
+    if (++*n == NUMAHINT_PLACEMENT_BATCH) {
+        numahint_placement_apply_batch(p, *n);
+        *n = 0;
+    }
+}
+
+/*
+ * Carry the host page's events out of the queue into the batch as @how
+ * says.  Returns the 4 KiB pages of host memory it will examine.
+ */
+static uint64_t numahint_placement_take(NumahintPlacement *p,
+                                        const NumahintPlacementExtent *q,
+                                        const NumahintHostPage *hp,
+                                        NumahintHostPageDecision how,
+                                        unsigned int *n)
+{
+    const NumahintRamRegion *r = hp->region;
+    uint64_t used = 0;
+    unsigned int i;
+
+    p->stats.pages_pending -= hp->covered;
+    switch (how) {
+    case NUMAHINT_MOVE_WHOLE:
+        if (r->host_page_size > NUMAHINT_PLACEMENT_PAGE_SIZE) {
+            p->stats.huge_moved++;
+        }
+        p->stats.pages_contended += hp->covered - hp->votes;
+        numahint_placement_batch_add(p, n, (char *)r->hva +
+                                     (hp->start - r->gpa), hp->candidate,
+                                     hp->votes, r->host_page_size,
+                                     hp->state);
+        return r->host_page_size >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    case NUMAHINT_MOVE_PARTS:
+        for (i = hp->first; i < hp->last; i++) {
+            uint64_t start, end, gpa;
+
+            numahint_placement_clip(hp, &q[i], &start, &end);
+            for (gpa = start; gpa < end; gpa += NUMAHINT_PLACEMENT_PAGE_SIZE) {
+                numahint_placement_batch_add(p, n, (char *)r->hva +
+                                             (gpa - r->gpa), q[i].node, 1,
+                                             NUMAHINT_PLACEMENT_PAGE_SIZE,
+                                             hp->state);
+                used++;
+            }
+        }
+        return used;
+    case NUMAHINT_LOCAL:
+        p->stats.pages_local += hp->covered;
+        return 0;
+    default:
+        p->stats.pages_contended += hp->covered;
+        return 0;
+    }
+}
+
+/*
+ * Append [start, end) of @e to the kept queue @out, merged with the
+ * extent before it where they touch and agree.  Returns false if there
+ * is no room.
+ */
+static bool numahint_placement_keep(NumahintPlacement *p,
+                                    NumahintPlacementExtent *out,
+                                    unsigned int *len,
+                                    const NumahintPlacementExtent *e,
+                                    uint64_t start, uint64_t end)
+{
+    NumahintPlacementExtent *prev = *len ? &out[*len - 1] : NULL;
+
+    if (prev && prev->end == start && prev->node == e->node) {
+        prev->end = end;
+        numahint_placement_span_times(prev, e->first_ms, e->last_ms);
+        return true;
+    }
+    if (*len == p->queue_capacity) {
         return false;
     }
-    p->stats.pages_contended += covered - votes;
-    p->batch_pages[slot] = (char *)r->hva + (start - r->gpa);
-    p->batch_nodes[slot] = candidate;
-    p->batch_weight[slot] = votes;
-    p->batch_page_size[slot] = r->host_page_size;
+    out[*len] = *e;
+    out[*len].start = start;
+    out[*len].end = end;
+    ++*len;
     return true;
 }
 
 uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
 {
-    unsigned int head = 0, n = 0;
-    uint64_t used = 0;
+    const NumahintPlacementExtent *q = p->queue;
+    NumahintPlacementExtent *out = p->queue_spare;
+    unsigned int i = 0, n = 0, kept = 0;
+    uint64_t used = 0, from = 0;
 
     /*
-     * A host page without a majority costs no budget: it needs no system
-     * call, and each one consumes a queued extent, or trims one that
-     * covers less than half of it, so the loop still ends in O(queue).
+     * Host pages in address order.  A page held back costs no budget: it
+     * needs no system call, and the loop moves past it, so a run is
+     * O(queue) whatever it decides.
      */
-    while (head < p->queue_len && used < budget) {
-        if (!numahint_placement_take_host_page(p, &head, n)) {
-            continue;
+    while (i < p->queue_len && used < budget) {
+        NumahintHostPage hp;
+        NumahintHostPageDecision how;
+
+        if (from < q[i].start) {
+            from = q[i].start;
         }
-        used += p->batch_page_size[n] >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
-        if (++n == NUMAHINT_PLACEMENT_BATCH) {
-            numahint_placement_apply_batch(p, n);
-            n = 0;
+        numahint_placement_gather(p, q, p->queue_len, i, from, &hp);
+        how = numahint_placement_decide(p, &hp);
+        if (how == NUMAHINT_HOLD) {
+            unsigned int k;
+
+            for (k = hp.first; k < hp.last; k++) {
+                uint64_t start, end;
+
+                numahint_placement_clip(&hp, &q[k], &start, &end);
+                if (!numahint_placement_keep(p, out, &kept, &q[k], start,
+                                             end)) {
+                    uint64_t lost = (end - start) >>
+                                    NUMAHINT_PLACEMENT_PAGE_SHIFT;
+
+                    p->stats.pages_pending -= lost;
+                    p->stats.pages_overflow += lost;
+                }
+            }
+        } else {
+            used += numahint_placement_take(p, q, &hp, how, &n);
+        }
+        /* Past this host page; an extent that runs beyond it stays. */
+        from = hp.end;
+        i = hp.last;
+        if (i > hp.first && q[i - 1].end > hp.end) {
+            i--;
         }
     }
     if (n) {
         numahint_placement_apply_batch(p, n);
     }
 
-    memmove(p->queue, &p->queue[head],
-            (p->queue_len - head) * sizeof(*p->queue));
-    p->queue_len -= head;
+    /* What the budget left untouched stays queued, after what was kept. */
+    for (; i < p->queue_len; i++) {
+        uint64_t start = q[i].start > from ? q[i].start : from;
+
+        if (!numahint_placement_keep(p, out, &kept, &q[i], start,
+                                     q[i].end)) {
+            uint64_t lost = (q[i].end - start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+
+            p->stats.pages_pending -= lost;
+            p->stats.pages_overflow += lost;
+        }
+    }
+    p->queue_spare = p->queue;
+    p->queue = out;
+    p->queue_len = kept;
     return used;
 }
 
@@ -437,12 +737,13 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
     const NumahintPlacementStats *s = &p->stats;
     uint64_t events = s->events_accepted + s->events_bad_extent +
                       s->events_bad_cpu + s->events_unplaced +
-                      s->events_dropped;
+                      s->events_bound + s->events_dropped;
     uint64_t pages = s->pages_pending + s->pages_superseded +
                      s->pages_local + s->pages_migrated + s->pages_absent +
                      s->pages_contended + s->pages_failed_busy +
                      s->pages_failed_nomem + s->pages_failed_fault +
-                     s->pages_failed_other + s->pages_flushed;
+                     s->pages_failed_other + s->pages_overflow +
+                     s->pages_flushed;
     uint64_t queued = 0;
     unsigned int i;
 
@@ -469,10 +770,10 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
             ((e->start | e->end) & (NUMAHINT_PLACEMENT_PAGE_SIZE - 1)) ||
             (i && e[-1].end > e->start) ||
             (i && e[-1].end == e->start && e[-1].node == e->node) ||
-            e->node < 0) {
+            e->node < 0 || e->first_ms > e->last_ms) {
             snprintf(why, len, "queue extent %u [0x%" PRIx64 ", 0x%" PRIx64
-                     ") node %d is empty, misaligned, overlaps, is unmerged "
-                     "or has no node", i, e->start, e->end, e->node);
+                     ") node %d is empty, misaligned, overlaps, is unmerged, "
+                     "has no node or its times out of order", i, e->start, e->end, e->node);
             return false;
         }
         /* All guest RAM: in one region, or in a run of adjacent ones. */
@@ -533,7 +834,32 @@ static int numahint_placement_linux_move(void *opaque, void **pages,
     return numahint_placement_sys_move_pages(pages, count, nodes, status);
 }
 
+/*
+ * The kernel splits a transparent huge page when MADV_COLD names part of
+ * it (madvise_cold_or_pageout_pte_range(), Linux 5.4 and later; it leaves
+ * a page mapped by another process alone).  The content stays; the one
+ * 4 KiB page named moves to the inactive list, which is all MADV_COLD
+ * does to it.  khugepaged may collapse the page again later, on the node
+ * most of its parts are on.
+ */
+static int numahint_placement_linux_split(void *opaque, void *page,
+                                          uint64_t size)
+{
+#if defined(CONFIG_LINUX) && defined(MADV_COLD)
+    if (size <= NUMAHINT_PLACEMENT_PAGE_SIZE) {
+        return -EINVAL;
+    }
+    if (madvise(page, NUMAHINT_PLACEMENT_PAGE_SIZE, MADV_COLD) < 0) {
+        return -errno;
+    }
+    return 0;
+#else
+    return -ENOSYS;
+#endif
+}
+
 const NumahintPlacementOps numahint_placement_linux_ops = {
     .query_nodes = numahint_placement_linux_query,
     .move_pages = numahint_placement_linux_move,
+    .split = numahint_placement_linux_split,
 };

@@ -82,6 +82,10 @@ static const int host_errors[] = {
 struct fake_region {
 	/* Node of each host page, -1 if not present. */
 	int node[MAX_REGION_PAGES];
+	/* Split into 4 KiB pages (the fake keeps one node for them all). */
+	bool split[MAX_REGION_PAGES];
+	/* The engine's page state for the region. */
+	uint32_t page_state[MAX_REGION_PAGES];
 	/* Status a query / a move answers for the page, if not 0. */
 	int query_err[MAX_REGION_PAGES];
 	int move_err[MAX_REGION_PAGES];
@@ -176,11 +180,12 @@ static struct fake_region *host_page(struct fuzz_machine *m, void *hva,
 
 		if (addr < (uintptr_t)r->hva || off >= r->size)
 			continue;
-		if (off % r->host_page_size)
+		*idx = off / r->host_page_size;
+		if (off % r->host_page_size &&
+		    (!m->host[i].split[*idx] || off % PAGE))
 			fail("host address %#" PRIxPTR " is inside host page %"
 			     PRIuPTR " of region %u, not at its start", addr,
 			     off / r->host_page_size, i);
-		*idx = off / r->host_page_size;
 		return &m->host[i];
 	}
 	fail("host address %#" PRIxPTR " is not guest RAM", addr);
@@ -239,9 +244,27 @@ static int fake_move(void *opaque, void **pages, unsigned long count,
 	return m->move_call_err ? m->move_call_err : not_moved;
 }
 
+static int fake_split(void *opaque, void *page, uint64_t size)
+{
+	struct fuzz_machine *m = opaque;
+	unsigned int idx, i;
+	struct fake_region *h = host_page(m, page, &idx);
+
+	i = h - m->host;
+	if (!m->ram[i].splittable || size != m->ram[i].host_page_size ||
+	    ((uintptr_t)page - (uintptr_t)m->ram[i].hva) % size)
+		fail("split of %#" PRIxPTR " size %#" PRIx64 " in region %u",
+		     (uintptr_t)page, size, i);
+	if (h->move_err[idx] == -EBUSY)
+		return -EBUSY;
+	h->split[idx] = true;
+	return 0;
+}
+
 static const NumahintPlacementOps fake_ops = {
 	.query_nodes = fake_query,
 	.move_pages = fake_move,
+	.split = fake_split,
 };
 
 /*
@@ -341,9 +364,6 @@ static void run_placement(struct fuzz_machine *m, uint64_t budget)
 	if (used > 2 * pending)
 		fail("run examined %" PRIu64 " pages for %" PRIu64 " pending",
 		     used, pending);
-	if (budget == UINT64_MAX && m->p.queue_len)
-		fail("run without a limit left %u extents queued",
-		     m->p.queue_len);
 	check_engine(m);
 }
 
@@ -575,7 +595,11 @@ static void set_up(struct fuzz_machine *m, struct input *in)
 {
 	uint64_t rel[MAX_REGIONS], cursor = 0, base = 0;
 	unsigned int shift[MAX_REGIONS], pages[MAX_REGIONS];
-	uint8_t layout;
+	NumahintPlacementParams params = {
+		.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS,
+		.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS,
+	};
+	uint8_t layout, b;
 	unsigned int i;
 	uint32_t id;
 
@@ -613,6 +637,10 @@ static void set_up(struct fuzz_machine *m, struct input *in)
 			.size = pages[i] * page_sizes[shift[i]],
 			.hva = (void *)(uintptr_t)(FAKE_HVA + i * FAKE_HVA_STRIDE),
 			.host_page_size = page_sizes[shift[i]],
+			/* Transparent huge pages, or hugetlb ones. */
+			.splittable = shift[i] == 1 && (seed & 1),
+			.allowed_nodes = seed & 0x80 ? 0x5 : 0,
+			.page_state = h->page_state,
 		};
 		if (page_sizes[shift[i]] > m->largest_page)
 			m->largest_page = page_sizes[shift[i]];
@@ -637,12 +665,16 @@ static void set_up(struct fuzz_machine *m, struct input *in)
 		id += 1 + (b >> 4) % 3;
 	}
 
-	m->p.queue_capacity = 1 + take(in, 1) % 64;
-	m->queue = calloc(m->p.queue_capacity, sizeof(*m->queue));
+	b = take(in, 1);
+	m->p.queue_capacity = 1 + b % 64;
+	m->queue = calloc(2 * m->p.queue_capacity, sizeof(*m->queue));
 	if (!m->queue)
 		abort();
 	numahint_placement_init(&m->p, &fake_ops, m, m->queue,
 				m->p.queue_capacity);
+	/* The top bits: a cooldown of 0, 0.5, 1 or 1.5 s. */
+	params.cooldown_ms = (b >> 6) * 500;
+	numahint_placement_set_params(&m->p, &params);
 	if (numahint_placement_set_ram(&m->p, m->ram, m->nr_ram))
 		fail("engine refused a valid RAM map of %u regions", m->nr_ram);
 	if (numahint_placement_set_vcpus(&m->p, m->vcpus, m->nr_vcpus))
@@ -797,6 +829,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { .data = data, .size = size };
 	struct fuzz_machine m;
+	uint64_t now = 0;
 
 	set_up(&m, &in);
 	check_engine(&m);
@@ -824,6 +857,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 3:
+			/* The top bits: time passes, up to 1.5 s. */
+			now += (op >> 4) * 100;
+			numahint_placement_set_time(&m.p, now);
 			run_placement(&m, take(&in, 2) << (op & 8 ? 10 : 0));
 			break;
 		case 4:
@@ -846,9 +882,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_engine(&m);
 	}
-	/* Whatever is queued can be placed, and nothing is left behind. */
+	/*
+	 * Whatever is queued can be decided once no event has come for
+	 * longer than the engine waits, and nothing is left behind.
+	 */
 	m.query_call_err = 0;
 	m.move_call_err = 0;
+	now += NUMAHINT_PLACEMENT_MAX_HOLD_MS + m.p.params.cooldown_ms;
+	numahint_placement_set_time(&m.p, now);
 	run_placement(&m, UINT64_MAX);
 	if (m.p.stats.pages_pending)
 		fail("%" PRIu64 " pages pending after a run without a limit",

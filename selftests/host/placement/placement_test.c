@@ -29,6 +29,10 @@
 #define THP		(2 * MIB)
 #define QUEUE_MAX	4096
 
+/* A RAM region of the engine, with no policy and no page state. */
+#define REGION(g, s, h, ps)						\
+	{ .gpa = (g), .size = (s), .hva = (h), .host_page_size = (ps) }
+
 /* Where the fake machine pretends guest RAM is mapped; never touched. */
 #define FAKE_HVA	((uintptr_t)0x7f0000000000ULL)
 
@@ -36,32 +40,55 @@
 
 struct fake_numa {
 	uint64_t host_page_size;
+	/* 4 KiB pages. */
 	unsigned long nr_pages;
-	/* Node of each host page, -1 if not present. */
+	/* Node of each 4 KiB page, -1 if not present. */
 	int *node;
-	/* Per host page: status to answer to a query / a move, if not 0. */
+	/* Per 4 KiB page: status to answer to a query / a move, if not 0. */
 	int *query_err;
 	int *move_err;
+	/* Per host page: split into 4 KiB pages (always, for 4 KiB ones). */
+	bool *split;
 	/* Whole-call failures, if not 0. */
 	int query_call_err;
 	int move_call_err;
+	/* Split fails with this, if not 0. */
+	int split_err;
 	/* What the engine asked for. */
-	unsigned long query_calls, move_calls, pages_queried, pages_moved;
+	unsigned long query_calls, move_calls, split_calls;
+	unsigned long pages_queried, pages_moved;
 	unsigned long max_count;
-	/* Addresses outside the range or not at a host page boundary. */
+	/*
+	 * Addresses outside the range, not 4 KiB aligned, or inside a huge
+	 * page that is not split but not at its start.
+	 */
 	unsigned long bad_addresses;
 };
+
+/* 4 KiB pages in a host page. */
+static unsigned long fake_ratio(const struct fake_numa *f)
+{
+	return f->host_page_size / PAGE;
+}
 
 static long fake_index(struct fake_numa *f, void *page)
 {
 	uintptr_t off = (uintptr_t)page - FAKE_HVA;
+	unsigned long ratio = fake_ratio(f);
 
-	if ((uintptr_t)page < FAKE_HVA || off % f->host_page_size ||
-	    off / f->host_page_size >= f->nr_pages) {
+	if ((uintptr_t)page < FAKE_HVA || off % PAGE ||
+	    off / PAGE >= f->nr_pages ||
+	    (!f->split[off / PAGE / ratio] && off % f->host_page_size)) {
 		f->bad_addresses++;
 		return -1;
 	}
-	return off / f->host_page_size;
+	return off / PAGE;
+}
+
+/* Node of host page @i (of its first 4 KiB). */
+static int fake_node(const struct fake_numa *f, unsigned long i)
+{
+	return f->node[i * fake_ratio(f)];
 }
 
 static void fake_note_call(struct fake_numa *f, unsigned long count)
@@ -99,6 +126,7 @@ static int fake_move(void *opaque, void **pages, unsigned long count,
 		     const int *nodes, int *status)
 {
 	struct fake_numa *f = opaque;
+	unsigned long ratio = fake_ratio(f);
 	int not_moved = 0;
 
 	f->move_calls++;
@@ -115,7 +143,14 @@ static int fake_move(void *opaque, void **pages, unsigned long count,
 		} else if (f->node[idx] < 0) {
 			status[i] = -ENOENT;
 		} else {
-			f->node[idx] = nodes[i];
+			/* A huge page that is not split moves whole. */
+			unsigned long first = f->split[idx / ratio] ?
+					      (unsigned long)idx :
+					      idx / ratio * ratio;
+			unsigned long n = f->split[idx / ratio] ? 1 : ratio;
+
+			for (unsigned long k = first; k < first + n; k++)
+				f->node[k] = nodes[i];
 			status[i] = nodes[i];
 			f->pages_moved++;
 			continue;
@@ -125,9 +160,27 @@ static int fake_move(void *opaque, void **pages, unsigned long count,
 	return not_moved;
 }
 
+static int fake_split(void *opaque, void *page, uint64_t size)
+{
+	struct fake_numa *f = opaque;
+	uintptr_t off = (uintptr_t)page - FAKE_HVA;
+
+	f->split_calls++;
+	if (size != f->host_page_size || off % size ||
+	    off / PAGE >= f->nr_pages) {
+		f->bad_addresses++;
+		return -EINVAL;
+	}
+	if (f->split_err)
+		return f->split_err;
+	f->split[off / size] = true;
+	return 0;
+}
+
 static const NumahintPlacementOps fake_ops = {
 	.query_nodes = fake_query,
 	.move_pages = fake_move,
+	.split = fake_split,
 };
 
 /* A fake machine of @size bytes, every host page on @node. */
@@ -135,18 +188,22 @@ static struct fake_numa *fake_new(uint64_t size, uint64_t host_page_size,
 				  int node)
 {
 	struct fake_numa *f = calloc(1, sizeof(*f));
+	unsigned long nr_host_pages = size / host_page_size;
 
 	if (!f)
 		ksft_exit_fail_msg("out of memory\n");
 	f->host_page_size = host_page_size;
-	f->nr_pages = size / host_page_size;
+	f->nr_pages = size / PAGE;
 	f->node = calloc(f->nr_pages, sizeof(int));
 	f->query_err = calloc(f->nr_pages, sizeof(int));
 	f->move_err = calloc(f->nr_pages, sizeof(int));
-	if (!f->node || !f->query_err || !f->move_err)
+	f->split = calloc(nr_host_pages, sizeof(bool));
+	if (!f->node || !f->query_err || !f->move_err || !f->split)
 		ksft_exit_fail_msg("out of memory\n");
 	for (unsigned long i = 0; i < f->nr_pages; i++)
 		f->node[i] = node;
+	for (unsigned long i = 0; i < nr_host_pages; i++)
+		f->split[i] = host_page_size == PAGE;
 	return f;
 }
 
@@ -155,6 +212,7 @@ static void fake_free(struct fake_numa *f)
 	free(f->node);
 	free(f->query_err);
 	free(f->move_err);
+	free(f->split);
 	free(f);
 }
 
@@ -167,8 +225,10 @@ static const NumahintVcpuNode test_vcpus[] = {
 
 struct rig {
 	NumahintPlacement p;
-	NumahintPlacementExtent queue[QUEUE_MAX];
+	/* Twice the capacity: numahint_placement_init(). */
+	NumahintPlacementExtent queue[2 * QUEUE_MAX];
 	NumahintRamRegion ram;
+	uint32_t *page_state;
 	struct fake_numa *fake;
 };
 
@@ -181,9 +241,14 @@ static struct rig *rig_new(uint64_t size, uint64_t host_page_size, int node,
 	if (!r)
 		ksft_exit_fail_msg("out of memory\n");
 	r->fake = fake_new(size, host_page_size, node);
+	r->page_state = calloc(size / host_page_size, sizeof(uint32_t));
+	if (!r->page_state)
+		ksft_exit_fail_msg("out of memory\n");
 	r->ram = (NumahintRamRegion) {
 		.gpa = 0, .size = size, .hva = (void *)FAKE_HVA,
 		.host_page_size = host_page_size,
+		.splittable = host_page_size > PAGE,
+		.page_state = r->page_state,
 	};
 	numahint_placement_init(&r->p, &fake_ops, r->fake, r->queue,
 				queue_capacity);
@@ -197,6 +262,7 @@ static struct rig *rig_new(uint64_t size, uint64_t host_page_size, int node,
 static void rig_free(struct rig *r)
 {
 	fake_free(r->fake);
+	free(r->page_state);
 	free(r);
 }
 
@@ -228,26 +294,26 @@ static void report(bool ok, const NumahintPlacement *p, const char *name)
 
 static void test_ram_map_validation(void)
 {
-	NumahintPlacementExtent queue[4];
+	NumahintPlacementExtent queue[2 * 4];
 	NumahintPlacement p;
 	const NumahintRamRegion overlapping[] = {
-		{ 0, 2 * MIB, (void *)FAKE_HVA, PAGE },
-		{ MIB, 2 * MIB, (void *)(FAKE_HVA + 4 * MIB), PAGE },
+		REGION(0, 2 * MIB, (void *)FAKE_HVA, PAGE),
+		REGION(MIB, 2 * MIB, (void *)(FAKE_HVA + 4 * MIB), PAGE),
 	};
 	const NumahintRamRegion misaligned_hva[] = {
-		{ 0, 4 * MIB, (void *)(FAKE_HVA + PAGE), THP },
+		REGION(0, 4 * MIB, (void *)(FAKE_HVA + PAGE), THP),
 	};
 	const NumahintRamRegion misaligned_size[] = {
-		{ 0, 3 * MIB, (void *)FAKE_HVA, THP },
+		REGION(0, 3 * MIB, (void *)FAKE_HVA, THP),
 	};
 	const NumahintRamRegion odd_page_size[] = {
-		{ 0, 12 * PAGE, (void *)FAKE_HVA, 3 * PAGE },
+		REGION(0, 12 * PAGE, (void *)FAKE_HVA, 3 * PAGE),
 	};
 	const NumahintRamRegion empty[] = {
-		{ 0, 0, (void *)FAKE_HVA, PAGE },
+		REGION(0, 0, (void *)FAKE_HVA, PAGE),
 	};
 	const NumahintRamRegion wrapping[] = {
-		{ UINT64_MAX - MIB + 1, 2 * MIB, (void *)FAKE_HVA, PAGE },
+		REGION(UINT64_MAX - MIB + 1, 2 * MIB, (void *)FAKE_HVA, PAGE),
 	};
 	const NumahintVcpuNode unsorted[] = { { 1, 0 }, { 0, 0 } };
 	const NumahintVcpuNode duplicate[] = { { 1, 0 }, { 1, 1 } };
@@ -272,8 +338,8 @@ static void test_bad_events(void)
 {
 	/* Two regions with a hole: [0, 1 MiB) and [2 MiB, 3 MiB). */
 	const NumahintRamRegion ram[] = {
-		{ 0, MIB, (void *)FAKE_HVA, PAGE },
-		{ 2 * MIB, MIB, (void *)(FAKE_HVA + MIB), PAGE },
+		REGION(0, MIB, (void *)FAKE_HVA, PAGE),
+		REGION(2 * MIB, MIB, (void *)(FAKE_HVA + MIB), PAGE),
 	};
 	struct rig *r = rig_new(2 * MIB, PAGE, 0, QUEUE_MAX);
 	NumahintPlacement *p = &r->p;
@@ -552,23 +618,41 @@ static void test_failures(void)
 	rig_free(r);
 }
 
-static void test_huge_page_majority(void)
+/* The nodes of the 4 KiB pages [first, end) are all @node. */
+static bool fake_all_on(const struct fake_numa *f, unsigned long first,
+			unsigned long end, int node)
+{
+	for (unsigned long i = first; i < end; i++) {
+		if (f->node[i] != node)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The same events on transparent huge pages, which split, and on hugetlb
+ * pages, which do not.
+ */
+static void huge_page_majority(bool splittable)
 {
 	const uint64_t hp = THP / PAGE;		/* 512 pages */
 	struct rig *r = rig_new(16 * THP, THP, 0, QUEUE_MAX);
 	NumahintPlacement *p = &r->p;
 	const NumahintPlacementStats *s = &p->stats;
+	const struct fake_numa *f = r->fake;
 	bool ok = true;
 
-	ksft_print_msg("[RUN] %s\n", __func__);
+	ksft_print_msg("[RUN] %s(%s)\n", __func__,
+		       splittable ? "THP" : "hugetlb");
+	r->ram.splittable = splittable;
 	/* Host page 0: 257 pages for node 1, 255 for node 2: goes to 1. */
 	numahint_placement_add(p, 0, 200, 1);
 	numahint_placement_add(p, 200 * PAGE, 255, 2);
 	numahint_placement_add(p, 455 * PAGE, 57, 1);
-	/* Host page 1: an even split, 256 pages each: stays. */
+	/* Host page 1: an even split, 256 pages each: no majority. */
 	numahint_placement_add(p, hp * PAGE, 256, 1);
 	numahint_placement_add(p, (hp + 256) * PAGE, 256, 2);
-	/* Host page 2: one page: stays. */
+	/* Host page 2: one page: no majority. */
 	numahint_placement_add(p, (2 * hp + 7) * PAGE, 1, 3);
 	/* Host page 3: all of it for node 3. */
 	numahint_placement_add(p, 3 * hp * PAGE, hp, 3);
@@ -579,18 +663,212 @@ static void test_huge_page_majority(void)
 	numahint_placement_add(p, (8 * hp + 200) * PAGE, 100, 3);
 	numahint_placement_add(p, (8 * hp + 400) * PAGE, 100, 3);
 
+	/* The majorities move at once; the rest wait for more events. */
 	numahint_placement_run(p, UINT64_MAX);
-	CHECK(r->fake->node[0] == 1 && r->fake->node[1] == 0 &&
-	      r->fake->node[2] == 0 && r->fake->node[3] == 3 &&
-	      r->fake->node[5] == 0 && r->fake->node[6] == 2 &&
-	      r->fake->node[8] == 3);
+	CHECK(fake_node(f, 0) == 1 && fake_node(f, 1) == 0 &&
+	      fake_node(f, 2) == 0 && fake_node(f, 3) == 3 &&
+	      fake_node(f, 5) == 0 && fake_node(f, 6) == 2 &&
+	      fake_node(f, 8) == 3);
 	CHECK(s->pages_migrated == 257 + hp + hp + 300);
-	CHECK(s->pages_contended == 255 + hp + 1 + 256);
-	CHECK(s->bytes_migrated == 4 * THP);
+	CHECK(s->pages_contended == 255);
+	CHECK(s->huge_moved == 4 && s->bytes_migrated == 4 * THP);
+	CHECK(s->pages_pending == hp + 1 + 256 && p->queue_len == 4);
 	/* Only the host pages that move were queried, by their first byte. */
-	CHECK(r->fake->pages_queried == 4 && r->fake->bad_addresses == 0);
-	CHECK(r->fake->query_calls == 1 && r->fake->move_calls == 1);
-	report(ok, p, "a huge page moves whole, and only on a majority");
+	CHECK(f->pages_queried == 4 && f->query_calls == 1 &&
+	      f->move_calls == 1);
+
+	/* No new event for settle_ms: contended. */
+	numahint_placement_set_time(p, NUMAHINT_PLACEMENT_SETTLE_MS - 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_pending == hp + 1 + 256 && f->split_calls == 0);
+	numahint_placement_set_time(p, NUMAHINT_PLACEMENT_SETTLE_MS);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_pending == 0 && p->queue_len == 0);
+	if (splittable) {
+		/* Each 4 KiB part went to the node of its own events. */
+		CHECK(s->huge_split == 3 && s->huge_left == 0);
+		CHECK(fake_all_on(f, hp, hp + 256, 1) &&
+		      fake_all_on(f, hp + 256, 2 * hp, 2));
+		CHECK(fake_all_on(f, 2 * hp, 2 * hp + 7, 0) &&
+		      f->node[2 * hp + 7] == 3 &&
+		      fake_all_on(f, 2 * hp + 8, 3 * hp, 0));
+		CHECK(fake_all_on(f, 5 * hp, 5 * hp + 256, 0) &&
+		      fake_all_on(f, 5 * hp + 256, 6 * hp, 2));
+		CHECK(s->pages_migrated == 257 + 2 * hp + 300 + hp + 1 + 256);
+		CHECK(s->pages_contended == 255);
+		CHECK(s->bytes_migrated == 4 * THP + (hp + 1 + 256) * PAGE);
+	} else {
+		CHECK(s->huge_split == 0 && s->huge_left == 3);
+		CHECK(fake_node(f, 1) == 0 && fake_node(f, 2) == 0 &&
+		      fake_node(f, 5) == 0);
+		CHECK(s->pages_contended == 255 + hp + 1 + 256);
+	}
+	CHECK(f->bad_addresses == 0);
+	report(ok, p, splittable ?
+	       "a THP moves whole on a majority, else is split and its parts "
+	       "follow their events" :
+	       "a hugetlb page moves whole on a majority, else stays");
+	rig_free(r);
+}
+
+static void test_huge_page_majority(void)
+{
+	huge_page_majority(true);
+	huge_page_majority(false);
+}
+
+/*
+ * A task that fills a huge page over several passes: the votes of each
+ * pass add up, and the page moves whole once they are a majority.
+ */
+static void test_huge_page_slow_fill(void)
+{
+	struct rig *r = rig_new(16 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	uint64_t now = 1000;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	/* 64 pages every 100 ms, as a guest filling at 2.5 MiB/s. */
+	for (unsigned int pass = 0; pass < 8; pass++, now += 100) {
+		numahint_placement_set_time(p, now);
+		numahint_placement_add(p, pass * 64 * PAGE, 64, 1);
+		numahint_placement_run(p, UINT64_MAX);
+		/* 5 passes make 320 of 512 pages: a majority. */
+		CHECK(fake_node(r->fake, 0) == (pass >= 4 ? 1 : 0));
+	}
+	CHECK(s->huge_moved == 1 && s->pages_migrated == 5 * 64);
+	/* The last three passes' events wait, then find it local. */
+	CHECK(s->pages_pending == 3 * 64);
+	numahint_placement_set_time(p, now + NUMAHINT_PLACEMENT_SETTLE_MS);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_local == 3 * 64 && s->pages_pending == 0);
+	CHECK(s->huge_split == 0 && s->split_calls == 0);
+	report(ok, p, "votes of a slowly filled huge page add up across passes");
+	rig_free(r);
+}
+
+/*
+ * The fragmented case: the guest hands a task every other 4 KiB page of a
+ * host huge page, whose other half an older task still holds.  The events
+ * cover half the page: it is split once they stop coming, and only the
+ * task's own pages move.  Later events follow the parts, not the head.
+ */
+static void test_huge_page_half_used(void)
+{
+	const uint64_t hp = THP / PAGE;
+	struct rig *r = rig_new(16 * THP, THP, 1, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	const struct fake_numa *f = r->fake;
+	bool ok = true, halves = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	for (unsigned int i = 0; i < 4 * hp; i += 2)
+		numahint_placement_add(p, i * PAGE, 1, 0);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_migrated == 0 && s->pages_pending == 2 * hp);
+	/* A queued extent per page: the queue is what holds the votes. */
+	CHECK(p->queue_len == 2 * hp);
+	numahint_placement_set_time(p, NUMAHINT_PLACEMENT_SETTLE_MS);
+	numahint_placement_run(p, UINT64_MAX);
+	for (unsigned int i = 0; i < 4 * hp; i++)
+		halves &= f->node[i] == (i % 2 ? 1 : 0);
+	CHECK(halves && s->huge_split == 4 && s->pages_migrated == 2 * hp);
+	CHECK(f->bad_addresses == 0 && fake_node(f, 4) == 1);
+
+	/* The next task of node 1 takes all of host page 0: part by part. */
+	numahint_placement_add(p, 0, hp, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(fake_all_on(f, 0, hp, 1) && s->huge_moved == 0);
+	CHECK(s->pages_migrated == 2 * hp + hp / 2 &&
+	      s->pages_local == hp / 2);
+	CHECK(f->bad_addresses == 0);
+	report(ok, p, "a half-used huge page is split and only its named "
+	       "parts move");
+	rig_free(r);
+}
+
+/* Events that never agree and never stop are decided after max_hold_ms. */
+static void test_huge_page_max_hold(void)
+{
+	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	uint64_t now;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	for (now = 0; now <= NUMAHINT_PLACEMENT_MAX_HOLD_MS; now += 100) {
+		numahint_placement_set_time(p, now);
+		numahint_placement_add(p, 0, 1, 1 + (now / 100) % 2);
+		numahint_placement_add(p, PAGE, 1, 2 - (now / 100) % 2);
+		numahint_placement_run(p, UINT64_MAX);
+		CHECK(s->huge_split == (now < NUMAHINT_PLACEMENT_MAX_HOLD_MS ?
+					0 : 1));
+	}
+	CHECK(s->pages_migrated == 2 && r->fake->bad_addresses == 0);
+	report(ok, p, "a host page is decided after max_hold_ms at the latest");
+	rig_free(r);
+}
+
+/*
+ * A guest naming two nodes in turn for the same pages: each host page
+ * moves at most once per cooldown; the latest event waits its turn.
+ */
+static void test_cooldown(void)
+{
+	const NumahintPlacementParams params = {
+		.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS,
+		.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS,
+		.cooldown_ms = 1000,
+	};
+	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	uint64_t now;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_set_params(p, &params);
+	/* 10 s of events every 10 ms, alternating nodes, for 64 pages. */
+	for (now = 0; now < 10000; now += 10) {
+		numahint_placement_set_time(p, now);
+		numahint_placement_add(p, 0, 64, (now / 10) % 2);
+		numahint_placement_run(p, UINT64_MAX);
+	}
+	ksft_print_msg("%" PRIu64 " pages migrated, %" PRIu64
+		       " cooling holds in 1000 passes\n",
+		       s->pages_migrated, s->cooling_holds);
+	/* At most one move per second and page (the first at 10 ms). */
+	CHECK(s->pages_migrated <= 10 * 64 && s->pages_migrated >= 9 * 64);
+	CHECK(s->cooling_holds > 0 && p->queue_len == 1);
+	report(ok, p, "a host page moves at most once per cooldown");
+	rig_free(r);
+}
+
+/* The backend's bind policy: no event moves memory off its nodes. */
+static void test_policy_bound(void)
+{
+	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	r->ram.allowed_nodes = 1ULL << 0 | 1ULL << 2;
+	CHECK(numahint_placement_add(p, 0, 16, 1) ==
+	      NUMAHINT_PLACEMENT_DROPPED);
+	CHECK(numahint_placement_add(p, 0, 16, 3) ==
+	      NUMAHINT_PLACEMENT_DROPPED);
+	CHECK(numahint_placement_add(p, 16 * PAGE, 16, 2) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->events_bound == 2 && s->pages_migrated == 16);
+	CHECK(fake_all_on(r->fake, 0, 16, 0) &&
+	      fake_all_on(r->fake, 16, 32, 2));
+	report(ok, p, "no page is moved off the nodes its policy binds it to");
 	rig_free(r);
 }
 
@@ -736,7 +1014,7 @@ static void test_real_move_pages(void)
 {
 	const char *name = "real move_pages: local pages stay, no VMA is split";
 	const size_t size = 64 * MIB, untouched = 4 * MIB;
-	static NumahintPlacementExtent queue[QUEUE_MAX];
+	static NumahintPlacementExtent queue[2 * QUEUE_MAX];
 	static NumahintPlacement p;
 	const NumahintVcpuNode vcpus[] = { { 0, 0 } };
 	NumahintRamRegion ram;
@@ -812,7 +1090,7 @@ unmap:
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(13);
+	ksft_set_plan(19);
 	test_ram_map_validation();
 	test_bad_events();
 	test_coalescing();
@@ -823,6 +1101,11 @@ int main(void)
 	test_budget();
 	test_failures();
 	test_huge_page_majority();
+	test_huge_page_slow_fill();
+	test_huge_page_half_used();
+	test_huge_page_max_hold();
+	test_cooldown();
+	test_policy_bound();
 	test_huge_page_budget();
 	test_million_events();
 	test_real_move_pages();

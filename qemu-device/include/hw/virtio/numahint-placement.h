@@ -33,30 +33,56 @@
  * (a host page that is not present is left to be placed by first touch).
  *
  * Host pages larger than 4 KiB.  move_pages() moves a transparent huge
- * page or a hugetlb page whole, whichever 4 KiB of it is named, and the
- * engine never splits one.  A host page shared by several vCPUs is
- * therefore moved only on a majority: to the node whose queued events
- * cover more than half of its 4 KiB pages.  Without one it stays where
- * it is.  Compared with following the first or the latest event, this
- * never moves 2 MiB for one 4 KiB allocation (at most twice the memory
- * the events name is ever moved), cannot ping-pong a page between nodes
- * within one run, and still follows the guest when it hands most of a
- * huge page to one task.  The cost is that a huge page whose guest pages
- * are reported in small pieces spread over several runs, or shared
- * evenly, is not moved: the events are only a hint, and a wrong move of
- * a huge page is expensive.  The caller tells the engine the host page
- * size of each region: the hugetlb page size, the THP size where guest
- * RAM is anonymous memory that may be backed by THP, 4 KiB otherwise.
+ * page or a hugetlb page whole, whichever 4 KiB of it is named.  So the
+ * engine decides per host page, from all the queued events that fall in
+ * it, and keeps those events queued across passes until it can decide:
+ *
+ *  - a majority, one node's events covering more than half of the host
+ *    page: the page moves whole to that node (the minority's pages are
+ *    counted as contended);
+ *  - no majority, and no new event for the page for settle_ms (its users
+ *    have stopped telling us about it), or its oldest event is
+ *    max_hold_ms old: the page is contended, or half used by a task that
+ *    allocated it long ago (the guest allocator hands out the free half
+ *    of a host page whose other half another task still holds).  A
+ *    transparent huge page is then split (NumahintPlacementOps.split),
+ *    and from then on each of its 4 KiB parts follows its own events.  A
+ *    hugetlb page cannot be split: it stays where it is.
+ *
+ * Waiting for a majority means a huge page that a task fills slowly,
+ * over several passes, still moves whole, and a page is split only where
+ * the events never agree.  Compared with following the first or the
+ * latest event, a majority never moves 2 MiB for one 4 KiB allocation
+ * (at most twice the memory the events name is ever moved), and cannot
+ * ping-pong a page between nodes.  The engine remembers, per host page,
+ * that it split it (NumahintRamRegion.page_state), so that a later
+ * majority moves the 4 KiB parts its events name, not the first 4 KiB.
+ * The caller tells the engine the host page size of each region, and
+ * whether its huge pages can be split: transparent huge pages of
+ * anonymous memory can, hugetlb pages cannot.
+ *
+ * Cooldown.  A host page moves at most once per cooldown_ms: events for a
+ * page that moved more recently stay queued until the cooldown has
+ * passed, so that a guest naming two nodes in turn for the same memory
+ * cannot keep a copy stream going at the budget.
+ *
+ * The admin's policy.  A region may restrict the host nodes its pages can
+ * be moved to (the memory backend's bind policy): an event whose vCPU is
+ * on another node is refused when it is added (events_bound).
  *
  * Accounting, in 4 KiB pages: every page of an accepted event ends up in
  * exactly one of pages_superseded, pages_local, pages_migrated,
- * pages_absent, pages_contended, pages_failed_*, pages_flushed, or is
- * still pending.  Every event is counted once as accepted, bad_extent,
- * bad_cpu, unplaced or dropped.
+ * pages_absent, pages_contended, pages_failed_*, pages_overflow,
+ * pages_flushed, or is still pending.  Every event is counted once as
+ * accepted, bad_extent, bad_cpu, unplaced, bound or dropped.
+ *
+ * Time is the caller's: numahint_placement_set_time() says what time it
+ * is, in milliseconds of any monotonic clock, before events are added
+ * and before each run.
  *
  * The engine allocates nothing: the caller provides the queue storage,
- * the RAM map and the vCPU map, and keeps them alive and unchanged while
- * the engine uses them.  It is not thread-safe; the caller serialises
+ * the RAM map (with its page state) and the vCPU map, and keeps them
+ * alive and unchanged while the engine uses them.  It is not thread-safe; the caller serialises
  * all calls (in QEMU, under the BQL).
  *
  * Copyright (c) 2026 The numahint authors.
@@ -91,6 +117,19 @@ typedef struct NumahintRamRegion {
      * 4 KiB; gpa, size and hva are multiples of it.
      */
     uint64_t host_page_size;
+    /*
+     * Host nodes its pages may be moved to, a bit per node (the memory
+     * backend's bind policy); 0: any node.
+     */
+    uint64_t allowed_nodes;
+    /* Its huge pages can be split (transparent huge pages). */
+    bool splittable;
+    /*
+     * One word per host page, zero at first, for the engine (when the
+     * page last moved, whether the engine split it); NULL: no cooldown,
+     * and a split page is not remembered.
+     */
+    uint32_t *page_state;
 } NumahintRamRegion;
 
 /* The host node local to one vCPU. */
@@ -107,6 +146,9 @@ typedef struct NumahintPlacementExtent {
     uint64_t end;
     /* Host node the extent's host pages should be on. */
     int node;
+    /* When its oldest and its newest event came (ms). */
+    uint64_t first_ms;
+    uint64_t last_ms;
 } NumahintPlacementExtent;
 
 /*
@@ -123,53 +165,96 @@ typedef struct NumahintPlacementOps {
     /* Move page i to @nodes[i]; @status is the node it is on afterwards. */
     int (*move_pages)(void *opaque, void **pages, unsigned long count,
                       const int *nodes, int *status);
+    /*
+     * Split the transparent huge page of @size bytes at @page into 4 KiB
+     * pages, keeping its content.  Returns 0 or a negative errno.
+     */
+    int (*split)(void *opaque, void *page, uint64_t size);
 } NumahintPlacementOps;
 
-/* Counters; each one only ever grows, except pages_pending. */
+/* When to decide a host huge page without a majority, and the cooldown. */
+typedef struct NumahintPlacementParams {
+    /* No new event for the page for this long (ms). */
+    uint32_t settle_ms;
+    /* ... or its oldest queued event is this old (ms). */
+    uint32_t max_hold_ms;
+    /* A host page moves at most once in this long (ms); 0: no cooldown. */
+    uint32_t cooldown_ms;
+} NumahintPlacementParams;
+
+/*
+ * The engine's counters: X(field, "name", "what it counts").  Each one
+ * only ever grows, except pages_pending.  The name is the counter's name
+ * in the device's QOM "stats" property; this list is the one place they
+ * are written down, and the struct, the names and the migration stream
+ * are generated from it.
+ */
+#define NUMAHINT_PLACEMENT_STATS(X) \
+    X(events, "touch-engine-events", \
+      "events offered to numahint_placement_add()") \
+    X(events_accepted, "touch-accepted", \
+      "events queued for placement") \
+    X(events_bad_extent, "touch-bad-extent", \
+      "events misaligned, empty, overflowing, or not inside one RAM " \
+      "region") \
+    X(events_bad_cpu, "touch-bad-cpu", \
+      "events whose cpu_id is not in the vCPU map") \
+    X(events_unplaced, "touch-unplaced", \
+      "events whose vCPU has no host node: nothing to place them on") \
+    X(events_bound, "touch-policy-bound", \
+      "events whose vCPU's node the RAM's NUMA policy does not allow") \
+    X(events_dropped, "touch-queue-full", \
+      "events not queued because the queue was full") \
+    X(pages_accepted, "touch-pages-accepted", \
+      "4 KiB pages of accepted events") \
+    X(pages_pending, "touch-pages-pending", \
+      "pages still queued") \
+    X(pages_superseded, "touch-pages-superseded", \
+      "pages replaced in the queue by a later event for the same page") \
+    X(pages_local, "touch-pages-local", \
+      "pages whose host page was already on the node") \
+    X(pages_migrated, "touch-pages-migrated", \
+      "pages whose host page was moved to the node") \
+    X(pages_absent, "touch-pages-absent", \
+      "pages whose host page is not present: first touch places it") \
+    X(pages_contended, "touch-pages-contended", \
+      "pages in a host huge page that went to another node's majority, " \
+      "or that was left where it was") \
+    X(pages_failed_busy, "touch-pages-failed-busy", \
+      "pages whose host page the kernel could not move: busy (pinned)") \
+    X(pages_failed_nomem, "touch-pages-failed-nomem", \
+      "... no free memory on the node") \
+    X(pages_failed_fault, "touch-pages-failed-fault", \
+      "... the host address was not mapped") \
+    X(pages_failed_other, "touch-pages-failed-other", \
+      "... any other error (shared with another process, no syscall)") \
+    X(pages_overflow, "touch-pages-overflow", \
+      "pages held for a later pass with no room left in the queue") \
+    X(pages_flushed, "touch-pages-flushed", \
+      "pages still queued when the queue was emptied") \
+    X(huge_moved, "touch-huge-moved", \
+      "host huge pages moved whole, to the node of a majority") \
+    X(huge_split, "touch-huge-split", \
+      "host huge pages split so that each 4 KiB part follows its user") \
+    X(huge_left, "touch-huge-left", \
+      "host huge pages without a majority left where they were: not " \
+      "splittable (hugetlb) or the split failed") \
+    X(cooling_holds, "touch-cooling-holds", \
+      "passes that held a host page back because it moved less than " \
+      "the cooldown ago") \
+    X(bytes_migrated, "touch-bytes-migrated", \
+      "bytes of host memory moved") \
+    X(query_calls, "touch-query-calls", \
+      "calls of NumahintPlacementOps.query_nodes") \
+    X(move_calls, "touch-move-calls", \
+      "calls of NumahintPlacementOps.move_pages") \
+    X(split_calls, "touch-split-calls", \
+      "calls of NumahintPlacementOps.split")
+
 typedef struct NumahintPlacementStats {
-    /* Events offered to numahint_placement_add(). */
-    uint64_t events;
-    /* Events queued for placement. */
-    uint64_t events_accepted;
-    /* Misaligned, empty, overflowing, or not inside one RAM region. */
-    uint64_t events_bad_extent;
-    /* cpu_id is not in the vCPU map. */
-    uint64_t events_bad_cpu;
-    /* The vCPU has no host node: nothing to place the extent on. */
-    uint64_t events_unplaced;
-    /* Not queued because the queue was full. */
-    uint64_t events_dropped;
-
-    /* 4 KiB pages of accepted events. */
-    uint64_t pages_accepted;
-    /* Still queued. */
-    uint64_t pages_pending;
-    /* Replaced in the queue by a later event for the same page. */
-    uint64_t pages_superseded;
-    /* Their host page was already on the node. */
-    uint64_t pages_local;
-    /* Their host page was moved to the node. */
-    uint64_t pages_migrated;
-    /* Their host page is not present: first touch will place it. */
-    uint64_t pages_absent;
-    /* In a shared host page whose majority, if any, named another node. */
-    uint64_t pages_contended;
-    /* The kernel could not move their host page: it was busy (pinned). */
-    uint64_t pages_failed_busy;
-    /* ... there was no free memory on the node. */
-    uint64_t pages_failed_nomem;
-    /* ... the host address was not mapped. */
-    uint64_t pages_failed_fault;
-    /* ... any other error (shared with another process, no syscall). */
-    uint64_t pages_failed_other;
-    /* Still queued when the queue was emptied. */
-    uint64_t pages_flushed;
-
-    /* Bytes of host memory moved: whole host pages. */
-    uint64_t bytes_migrated;
-    /* Calls of NumahintPlacementOps.query_nodes and .move_pages. */
-    uint64_t query_calls;
-    uint64_t move_calls;
+#define NUMAHINT_PLACEMENT_STAT_FIELD(field, name, what) uint64_t field;
+    NUMAHINT_PLACEMENT_STATS(NUMAHINT_PLACEMENT_STAT_FIELD)
+#undef NUMAHINT_PLACEMENT_STAT_FIELD
 } NumahintPlacementStats;
 
 /* What became of an event, for the response to the guest. */
@@ -198,6 +283,12 @@ typedef struct NumahintPlacement {
     NumahintPlacementExtent *queue;
     unsigned int queue_len;
     unsigned int queue_capacity;
+    /* As much again: a run copies the extents it keeps there, and swaps. */
+    NumahintPlacementExtent *queue_spare;
+
+    NumahintPlacementParams params;
+    /* The caller's clock, ms. */
+    uint64_t now_ms;
 
     /* One batch of host pages for the ops, and where each one goes. */
     void *batch_pages[NUMAHINT_PLACEMENT_BATCH];
@@ -206,6 +297,8 @@ typedef struct NumahintPlacement {
     /* 4 KiB pages of the events that agreed on batch_nodes[i]. */
     uint32_t batch_weight[NUMAHINT_PLACEMENT_BATCH];
     uint64_t batch_page_size[NUMAHINT_PLACEMENT_BATCH];
+    /* Where to note that the host page moved, or NULL. */
+    uint32_t *batch_state[NUMAHINT_PLACEMENT_BATCH];
     /* The misplaced subset of the batch, as indices into it. */
     void *move_pages[NUMAHINT_PLACEMENT_BATCH];
     int move_nodes[NUMAHINT_PLACEMENT_BATCH];
@@ -219,8 +312,9 @@ typedef struct NumahintPlacement {
 extern const NumahintPlacementOps numahint_placement_linux_ops;
 
 /*
- * Set up @p with an empty queue of at most @queue_capacity extents stored
- * in @queue, no RAM and no vCPUs.
+ * Set up @p with an empty queue of at most @queue_capacity extents, no
+ * RAM, no vCPUs and the default parameters.  @queue has room for twice
+ * @queue_capacity extents.
  */
 void numahint_placement_init(NumahintPlacement *p,
                              const NumahintPlacementOps *ops, void *opaque,
@@ -246,6 +340,16 @@ int numahint_placement_set_vcpus(NumahintPlacement *p,
                                  const NumahintVcpuNode *vcpus,
                                  unsigned int nr_vcpus);
 
+/* Defaults: settle 200 ms, hold at most 5 s, no cooldown. */
+#define NUMAHINT_PLACEMENT_SETTLE_MS    200
+#define NUMAHINT_PLACEMENT_MAX_HOLD_MS  5000
+
+void numahint_placement_set_params(NumahintPlacement *p,
+                                   const NumahintPlacementParams *params);
+
+/* The time now, in ms of the caller's monotonic clock. */
+void numahint_placement_set_time(NumahintPlacement *p, uint64_t now_ms);
+
 /* Validate and queue one first-touch event (fields in host order). */
 NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
                                                 uint64_t addr,
@@ -255,7 +359,8 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
 /*
  * Place queued extents, examining at most about @budget 4 KiB pages of
  * host memory: a host page is taken whole, so the last one may overrun
- * the budget by less than its size.  Returns the pages examined, so that
+ * the budget by less than its size.  Host pages it cannot decide yet stay
+ * queued.  Returns the pages examined, so that
  * the caller can carry the overrun into its next budget.
  */
 uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget);
@@ -266,7 +371,8 @@ void numahint_placement_flush(NumahintPlacement *p);
 /*
  * Check the engine's invariants: the events and pages add up as
  * "Accounting" above says, and the queue is within its capacity, sorted,
- * disjoint, merged, 4 KiB aligned, all guest RAM and for a node.  Returns
+ * disjoint, merged, 4 KiB aligned, all guest RAM, for a node, and its
+ * times in order.  Returns
  * true if they hold; otherwise writes what is broken, first, to @why
  * (@len bytes, NUL-terminated) and returns false.  O(queue length): for
  * tests and fuzzing.
