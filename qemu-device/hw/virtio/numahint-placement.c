@@ -284,6 +284,10 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
         p->stats.events_unplaced++;
         return NUMAHINT_PLACEMENT_DROPPED;
     }
+    if (r->pinned) {
+        p->stats.events_pinned++;
+        return NUMAHINT_PLACEMENT_DROPPED;
+    }
     if (r->allowed_nodes && (vcpu->node >= 64 ||
                              !(r->allowed_nodes & (1ULL << vcpu->node)))) {
         p->stats.events_bound++;
@@ -737,7 +741,8 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
     const NumahintPlacementStats *s = &p->stats;
     uint64_t events = s->events_accepted + s->events_bad_extent +
                       s->events_bad_cpu + s->events_unplaced +
-                      s->events_bound + s->events_dropped;
+                      s->events_bound + s->events_pinned +
+                      s->events_dropped;
     uint64_t pages = s->pages_pending + s->pages_superseded +
                      s->pages_local + s->pages_migrated + s->pages_absent +
                      s->pages_contended + s->pages_failed_busy +

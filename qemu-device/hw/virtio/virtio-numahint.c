@@ -24,10 +24,16 @@
 #include "hw/core/cpu.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
+#include "exec/ramblock.h"
 #include "exec/cpu-common.h"
 #include "migration/misc.h"
 #include "migration/vmstate.h"
 #include "system/hostmem.h"
+#include "system/system.h"
+#include "hw/mem/pc-dimm.h"
+#include "hw/mem/nvdimm.h"
+#include "hw/virtio/virtio-mem.h"
+#include "hw/hyperv/hv-balloon.h"
 #include "qemu/main-loop.h"
 #include "qemu/cutils.h"
 #include "hw/boards.h"
@@ -79,7 +85,11 @@ static RAMBlock *virtio_numahint_find_ram(uint64_t addr, uint64_t len,
     if (!mr) {
         return NULL;
     }
-    if (int128_eq(section.size, int128_make64(len)) &&
+    /*
+     * A read-only view of RAM, such as the write-protected shadow BIOS
+     * (PAM), is not the guest's to give back.
+     */
+    if (int128_eq(section.size, int128_make64(len)) && !section.readonly &&
         virtio_numahint_is_guest_ram(mr)) {
         rb = mr->ram_block;
         *offset = section.offset_within_region;
@@ -106,6 +116,113 @@ static const char *virtio_numahint_skip_discard(VirtIONumahint *s)
     return NULL;
 }
 
+/* Whether the device may discard the free ranges of a RAM block. */
+typedef enum VirtIONumahintDiscard {
+    VIRTIO_NUMAHINT_DISCARD_OK,
+    /* Not the guest's system RAM: nvdimm, virtio-pmem, ivshmem. */
+    VIRTIO_NUMAHINT_DISCARD_NOT_SYSTEM_RAM,
+    /* A private file mapping: a discard would punch the file. */
+    VIRTIO_NUMAHINT_DISCARD_PRIVATE,
+    /* A discard failed there before. */
+    VIRTIO_NUMAHINT_DISCARD_FAILED,
+} VirtIONumahintDiscard;
+
+/* Whether a device uses @opaque, a memory backend, as guest system RAM. */
+static int virtio_numahint_uses_as_system_ram(Object *obj, void *opaque)
+{
+    /* An NVDIMM is a pc-dimm, but its memory is the guest's storage. */
+    if ((object_dynamic_cast(obj, TYPE_PC_DIMM) &&
+         !object_dynamic_cast(obj, TYPE_NVDIMM)) ||
+        object_dynamic_cast(obj, TYPE_VIRTIO_MEM) ||
+        object_dynamic_cast(obj, TYPE_HV_BALLOON)) {
+        return object_property_get_link(obj, "memdev", NULL) == opaque;
+    }
+    return 0;
+}
+
+/*
+ * Guest system RAM is the machine's memory backend, a NUMA node's, or
+ * that of a memory device that adds RAM (pc-dimm, virtio-mem,
+ * hv-balloon).  Other backends hold what the guest stores rather than
+ * what it allocates (nvdimm, virtio-pmem) or memory it shares with
+ * others (ivshmem): a free page report never speaks for them.
+ */
+static bool virtio_numahint_is_system_ram(MemoryRegion *mr)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+    Object *backend = memory_region_owner(mr);
+    int i;
+
+    if (ms->memdev && OBJECT(ms->memdev) == backend) {
+        return true;
+    }
+    for (i = 0; ms->numa_state && i < ms->numa_state->num_nodes; i++) {
+        if (OBJECT(ms->numa_state->nodes[i].node_memdev) == backend) {
+            return true;
+        }
+    }
+    return object_child_foreach_recursive(OBJECT(ms),
+                                          virtio_numahint_uses_as_system_ram,
+                                          backend);
+}
+
+/*
+ * Whether the free ranges in @rb may be discarded, and if not
+ * why; says why not once per block.  The answer is kept until the guest
+ * memory map changes; a block on which a discard failed is not tried
+ * again.
+ */
+static VirtIONumahintDiscard virtio_numahint_block_discard(VirtIONumahint *s,
+                                                           RAMBlock *rb)
+{
+    const char *idstr = qemu_ram_get_idstr(rb);
+    gpointer known = g_hash_table_lookup(s->discard_refused, idstr);
+    VirtIONumahintDiscard verdict;
+
+    if (known && GPOINTER_TO_INT(known) - 1 == VIRTIO_NUMAHINT_DISCARD_FAILED) {
+        return VIRTIO_NUMAHINT_DISCARD_FAILED;
+    }
+    known = g_hash_table_lookup(s->discard_verdicts, rb);
+    if (known) {
+        return GPOINTER_TO_INT(known) - 1;
+    }
+    if (!virtio_numahint_is_system_ram(rb->mr)) {
+        verdict = VIRTIO_NUMAHINT_DISCARD_NOT_SYSTEM_RAM;
+    } else if (qemu_ram_get_fd(rb) >= 0 && !qemu_ram_is_shared(rb)) {
+        /*
+         * Discarding a file's pages punches a hole in the file
+         * (ram_block_discard_range), even through a private mapping:
+         * every other user of the file, a VM cloned from the same
+         * template or a snapshot, would then read zeroes.
+         */
+        verdict = VIRTIO_NUMAHINT_DISCARD_PRIVATE;
+    } else {
+        verdict = VIRTIO_NUMAHINT_DISCARD_OK;
+    }
+    g_hash_table_insert(s->discard_verdicts, rb, GINT_TO_POINTER(verdict + 1));
+    if (verdict != VIRTIO_NUMAHINT_DISCARD_OK &&
+        g_hash_table_insert(s->discard_refused, g_strdup(idstr),
+                            GINT_TO_POINTER(verdict + 1))) {
+        if (verdict == VIRTIO_NUMAHINT_DISCARD_PRIVATE) {
+            warn_report("virtio-numahint: RAM '%s' is a private file mapping "
+                        "(share=off): free pages reported in it are not "
+                        "discarded, since that would change the file", idstr);
+        } else {
+            warn_report("virtio-numahint: RAM '%s' is not guest system RAM: "
+                        "free pages reported in it are not discarded", idstr);
+        }
+    }
+    return verdict;
+}
+
+static void virtio_numahint_discard_map_changed(MemoryListener *listener)
+{
+    VirtIONumahint *s = container_of(listener, VirtIONumahint,
+                                     discard_listener);
+
+    g_hash_table_remove_all(s->discard_verdicts);
+}
+
 /* Returns true if the range was valid, whether or not it was discarded. */
 static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
 {
@@ -130,6 +247,22 @@ static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
         trace_virtio_numahint_discard_skipped(addr, len, inhibitor);
         return true;
     }
+    switch (virtio_numahint_block_discard(s, rb)) {
+    case VIRTIO_NUMAHINT_DISCARD_OK:
+        break;
+    case VIRTIO_NUMAHINT_DISCARD_NOT_SYSTEM_RAM:
+        s->stats.report_skipped_not_system_ram++;
+        trace_virtio_numahint_discard_skipped(addr, len, "not system RAM");
+        return true;
+    case VIRTIO_NUMAHINT_DISCARD_PRIVATE:
+        s->stats.report_skipped_private++;
+        trace_virtio_numahint_discard_skipped(addr, len, "private file");
+        return true;
+    case VIRTIO_NUMAHINT_DISCARD_FAILED:
+        s->stats.report_skipped_failed++;
+        trace_virtio_numahint_discard_skipped(addr, len, "failed before");
+        return true;
+    }
 
     /*
      * A RAM block backed by huge pages can only drop whole host pages:
@@ -145,7 +278,16 @@ static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
     ret = ram_block_discard_range(rb, start, end - start);
     trace_virtio_numahint_discard(addr + (start - offset), end - start, ret);
     if (ret) {
+        /*
+         * ram_block_discard_range() has said why.  What failed once on a
+         * block fails again (mlock, a read-only or sealed file, no hole
+         * punching): say it only once and stop trying there.
+         */
         s->stats.report_discard_failed++;
+        g_hash_table_insert(s->discard_refused,
+                            g_strdup(qemu_ram_get_idstr(rb)),
+                            GINT_TO_POINTER(VIRTIO_NUMAHINT_DISCARD_FAILED +
+                                            1));
     } else {
         s->stats.report_bytes_discarded += end - start;
     }
@@ -313,20 +455,66 @@ static void virtio_numahint_read_host_topology(VirtIONumahint *s)
  * Size of the host pages behind @rb: its huge page size, or for anonymous
  * RAM the transparent huge page size, since move_pages() moves a THP
  * whole and the engine must know to apply its majority rule to it.
+ * *@splittable says whether those are transparent huge pages, which the
+ * engine may split.
  */
-static uint64_t virtio_numahint_host_page_size(VirtIONumahint *s, RAMBlock *rb)
+static uint64_t virtio_numahint_host_page_size(VirtIONumahint *s, RAMBlock *rb,
+                                               bool *splittable)
 {
     size_t pagesize = qemu_ram_pagesize(rb);
 
     if (pagesize == qemu_real_host_page_size() && qemu_ram_get_fd(rb) < 0) {
+        *splittable = s->touch_split && s->host_thp_size > pagesize;
         return s->host_thp_size;
     }
+    *splittable = false;
     return pagesize;
+}
+
+/*
+ * The admin's NUMA policy for the memory backend behind @mr: pages of a
+ * bound or preferred backend may only move to its host nodes; those of an
+ * interleaved backend were spread on purpose and do not move at all.
+ */
+static void virtio_numahint_backend_policy(MemoryRegion *mr,
+                                           NumahintRamRegion *r)
+{
+    Object *owner = memory_region_owner(mr);
+    HostMemoryBackend *backend;
+    unsigned long node;
+
+    r->allowed_nodes = 0;
+    if (!owner || !object_dynamic_cast(owner, TYPE_MEMORY_BACKEND)) {
+        return;
+    }
+    backend = MEMORY_BACKEND(owner);
+    switch (backend->policy) {
+    case HOST_MEM_POLICY_BIND:
+    case HOST_MEM_POLICY_PREFERRED:
+        for (node = find_first_bit(backend->host_nodes, MAX_NODES);
+             node < MAX_NODES;
+             node = find_next_bit(backend->host_nodes, MAX_NODES, node + 1)) {
+            /* The engine's mask holds nodes 0-63: fewer is stricter. */
+            if (node < 64) {
+                r->allowed_nodes |= 1ULL << node;
+            }
+        }
+        if (!r->allowed_nodes) {
+            r->pinned = true;
+        }
+        break;
+    case HOST_MEM_POLICY_INTERLEAVE:
+        r->pinned = true;
+        break;
+    default:
+        break;
+    }
 }
 
 typedef struct VirtIONumahintRamMap {
     VirtIONumahint *s;
     GArray *regions;
+    bool pinned;
 } VirtIONumahintRamMap;
 
 static bool virtio_numahint_add_ram_range(Int128 start, Int128 len,
@@ -345,20 +533,39 @@ static bool virtio_numahint_add_ram_range(Int128 start, Int128 len,
         return false;
     }
     hva = (uint8_t *)qemu_ram_get_host_addr(mr->ram_block) + offset_in_region;
-    page = virtio_numahint_host_page_size(map->s, mr->ram_block);
+    memset(&r, 0, sizeof(r));
+    page = virtio_numahint_host_page_size(map->s, mr->ram_block,
+                                          &r.splittable);
     /* Host and guest addresses must agree within a host page. */
     if ((gpa ^ (uintptr_t)hva) & (page - 1)) {
         page = qemu_real_host_page_size();
+        r.splittable = false;
     }
     /* The engine places whole host pages: keep those the range covers. */
     r.gpa = ROUND_UP(gpa, page);
     r.size = r.gpa < ROUND_DOWN(end, page) ? ROUND_DOWN(end, page) - r.gpa : 0;
     r.hva = hva + (r.gpa - gpa);
     r.host_page_size = page;
+    virtio_numahint_backend_policy(mr, &r);
+    /* Pages pinned for DMA (VFIO) cannot migrate: every move would fail. */
+    r.pinned |= map->pinned;
     if (r.size) {
+        r.page_state = g_new0(uint32_t, r.size / page);
         g_array_append_val(map->regions, r);
     }
     return false;
+}
+
+static void virtio_numahint_free_ram_map(VirtIONumahint *s)
+{
+    unsigned int i;
+
+    for (i = 0; i < s->nr_ram_regions; i++) {
+        g_free(s->ram_regions[i].page_state);
+    }
+    g_free(s->ram_regions);
+    s->ram_regions = NULL;
+    s->nr_ram_regions = 0;
 }
 
 /* Give the engine the RAM of the current guest memory map. */
@@ -367,6 +574,7 @@ static void virtio_numahint_update_ram_map(VirtIONumahint *s)
     VirtIONumahintRamMap map = {
         .s = s,
         .regions = g_array_new(false, false, sizeof(NumahintRamRegion)),
+        .pinned = ram_block_discard_is_disabled(),
     };
     unsigned int nr;
     NumahintRamRegion *regions;
@@ -383,9 +591,14 @@ static void virtio_numahint_update_ram_map(VirtIONumahint *s)
                          "placement; first-touch events are dropped");
         numahint_placement_set_ram(&s->placement, NULL, 0);
     }
-    g_free(s->ram_regions);
+    virtio_numahint_free_ram_map(s);
     s->ram_regions = regions;
     s->nr_ram_regions = nr;
+    s->ram_map_pinned = map.pinned;
+    if (map.pinned) {
+        warn_report_once("virtio-numahint: guest RAM is pinned (VFIO): "
+                         "first-touch events are counted, not placed");
+    }
     trace_virtio_numahint_ram_map(nr);
 }
 
@@ -433,6 +646,10 @@ static void virtio_numahint_update_vcpu_map(VirtIONumahint *s)
  */
 static void virtio_numahint_refresh_maps(VirtIONumahint *s)
 {
+    /* A VFIO device plugged or unplugged pins or unpins all guest RAM. */
+    if (ram_block_discard_is_disabled() != s->ram_map_pinned) {
+        s->ram_map_stale = true;
+    }
     if (s->ram_map_stale) {
         s->ram_map_stale = false;
         virtio_numahint_update_ram_map(s);
@@ -471,6 +688,17 @@ static void virtio_numahint_placement_tick(void *opaque)
                              VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS / 1000);
     uint64_t examined;
 
+    NumahintPlacementParams params = {
+        /* Two flushes of the guest without an event for the page. */
+        .settle_ms = MAX(NUMAHINT_PLACEMENT_SETTLE_MS, 2 * s->touch_flush_ms),
+        .max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS,
+        .cooldown_ms = s->touch_cooldown_ms,
+    };
+
+    /* touch-flush-ms can change at run time. */
+    numahint_placement_set_params(&s->placement, &params);
+    numahint_placement_set_time(&s->placement,
+                                qemu_clock_get_ms(QEMU_CLOCK_REALTIME));
     if (s->placement_overrun >= budget) {
         s->placement_overrun -= budget;
     } else {
@@ -511,6 +739,8 @@ static bool virtio_numahint_touch_event(VirtIONumahint *s, const void *entry,
      * The engine only knows whole host pages of RAM and vCPUs that have a
      * node: it may turn down an event that is valid for the guest.
      */
+    numahint_placement_set_time(&s->placement,
+                                qemu_clock_get_ms(QEMU_CLOCK_REALTIME));
     verdict = numahint_placement_add(&s->placement, addr, nr_pages, cpu_id);
     if (verdict != NUMAHINT_PLACEMENT_ACCEPTED) {
         s->stats.touch_dropped++;
@@ -606,7 +836,7 @@ static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
  * the device no longer agree on the protocol; an invalid entry is only
  * counted and skipped, with VIRTIO_NUMAHINT_RESP_REJECTED.
  */
-static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
+static void virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
     int queue = virtio_get_queue_index(vq);
@@ -739,6 +969,23 @@ violation:
     }
 }
 
+/*
+ * A queue was notified.  The handler runs under the main loop lock, in
+ * the main loop or in the vCPU thread that notified (TCG, KVM without
+ * ioeventfd), and drains the queue, which other vCPUs may keep filling:
+ * max-kick-ns records the longest it held everything else up.
+ */
+static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
+    int64_t start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    uint64_t ns;
+
+    virtio_numahint_drain_vq(vdev, vq);
+    ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
+    s->stats.max_kick_ns = MAX(s->stats.max_kick_ns, ns);
+}
+
 static void virtio_numahint_get_config(VirtIODevice *vdev, uint8_t *config)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
@@ -813,6 +1060,18 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIONumahint *s = VIRTIO_NUMAHINT(dev);
 
+    /*
+     * Requests carry guest-physical addresses, which the device looks up
+     * in guest memory directly: behind a vIOMMU they would let whoever
+     * owns the device (a nested guest, a user space driver) name any of
+     * the guest's RAM.  The device does not translate them, so it does
+     * not offer VIRTIO_F_ACCESS_PLATFORM.
+     */
+    if (virtio_host_has_feature(vdev, VIRTIO_F_IOMMU_PLATFORM)) {
+        error_setg(errp, "iommu_platform=on is not supported: requests carry "
+                   "guest-physical addresses, not translated by an IOMMU");
+        return;
+    }
     if (!s->unchecked_config && !virtio_numahint_check_config(s, errp)) {
         return;
     }
@@ -837,6 +1096,18 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
                           VIRTIO_NUMAHINT_PAGE_SHIFT;
     }
 
+    /*
+     * Locked memory cannot be discarded (madvise() fails on it): the guest
+     * would report free pages for nothing, and every report would fail.
+     */
+    if (virtio_has_feature(s->host_features, VIRTIO_NUMAHINT_F_FREE_REPORT) &&
+        should_mlock(mlock_state)) {
+        warn_report("virtio-numahint: free page reporting is off: guest RAM "
+                    "is locked (-overcommit mem-lock) and cannot be "
+                    "discarded");
+        virtio_clear_feature(&s->host_features, VIRTIO_NUMAHINT_F_FREE_REPORT);
+    }
+
     if (s->disable_discard && ram_block_discard_disable(true)) {
         error_setg(errp, "'%s': RAM discards are required by another device",
                    VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP);
@@ -849,8 +1120,9 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
 
     virtio_numahint_read_host_topology(s);
     if (virtio_has_feature(s->host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH)) {
+        /* The engine keeps a second queue to copy into: twice the room. */
         s->placement_queue = g_new(NumahintPlacementExtent,
-                                   s->touch_queue_extents);
+                                   2 * (size_t)s->touch_queue_extents);
         numahint_placement_init(&s->placement,
                                 &numahint_placement_linux_ops, NULL,
                                 s->placement_queue, s->touch_queue_extents);
@@ -863,6 +1135,15 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         };
         memory_listener_register(&s->ram_listener, &address_space_memory);
     }
+
+    s->discard_verdicts = g_hash_table_new(NULL, NULL);
+    s->discard_refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                               NULL);
+    s->discard_listener = (MemoryListener) {
+        .name = "virtio-numahint-discard",
+        .commit = virtio_numahint_discard_map_changed,
+    };
+    memory_listener_register(&s->discard_listener, &address_space_memory);
 
     virtio_init(vdev, VIRTIO_ID_NUMAHINT,
                 sizeof(struct virtio_numahint_config));
@@ -893,12 +1174,15 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
     virtio_delete_queue(s->touch_vq);
     virtio_delete_queue(s->report_vq);
     virtio_cleanup(vdev);
+    memory_listener_unregister(&s->discard_listener);
+    g_hash_table_destroy(s->discard_refused);
+    g_hash_table_destroy(s->discard_verdicts);
     if (s->placement_timer) {
         memory_listener_unregister(&s->ram_listener);
         timer_free(s->placement_timer);
         s->placement_timer = NULL;
         g_free(s->placement_queue);
-        g_free(s->ram_regions);
+        virtio_numahint_free_ram_map(s);
         g_free(s->vcpu_map);
     }
     g_free(s->host_cpu_node);
@@ -922,62 +1206,27 @@ static void virtio_numahint_reset(VirtIODevice *vdev)
     }
 }
 
-/* Names of the counters in the "stats" property, in struct order. */
+/* Keys of the device's counters in the "stats" property. */
 static const struct {
     const char *name;
     size_t offset;
 } virtio_numahint_stat_fields[] = {
-#define STAT(name, field) { name, offsetof(VirtIONumahintStats, field) }
-    STAT("requests", requests),
-    STAT("protocol-errors", protocol_errors),
-    STAT("unsupported", unsupported),
-    STAT("report-requests", report_requests),
-    STAT("report-ranges", report_ranges),
-    STAT("report-rejected", report_rejected),
-    STAT("report-bytes-discarded", report_bytes_discarded),
-    STAT("report-skipped-disabled", report_skipped_disabled),
-    STAT("report-skipped-migration", report_skipped_migration),
-    STAT("report-skipped-unaligned", report_skipped_unaligned),
-    STAT("report-discard-failed", report_discard_failed),
-    STAT("probe-requests", probe_requests),
-    STAT("probe-entries", probe_entries),
-    STAT("probe-rejected", probe_rejected),
-    STAT("touch-requests", touch_requests),
-    STAT("touch-events", touch_events),
-    STAT("touch-rejected", touch_rejected),
-    STAT("touch-dropped", touch_dropped),
-#undef STAT
+#define VIRTIO_NUMAHINT_STAT_FIELD(field, name, description) \
+    { name, offsetof(VirtIONumahintStats, field) },
+    VIRTIO_NUMAHINT_STATS(VIRTIO_NUMAHINT_STAT_FIELD)
+#undef VIRTIO_NUMAHINT_STAT_FIELD
 };
 
-/* The placement engine's page counters, also in "stats". */
+/* The placement engine's, also in "stats". */
 static const struct {
     const char *name;
     size_t offset;
 } virtio_numahint_placement_fields[] = {
-#define STAT(name, field) { name, offsetof(NumahintPlacementStats, field) }
-    STAT("touch-accepted", events_accepted),
-    STAT("touch-unplaced", events_unplaced),
-    STAT("touch-queue-full", events_dropped),
-    STAT("touch-pages-accepted", pages_accepted),
-    STAT("touch-pages-pending", pages_pending),
-    STAT("touch-pages-superseded", pages_superseded),
-    STAT("touch-pages-local", pages_local),
-    STAT("touch-pages-migrated", pages_migrated),
-    STAT("touch-pages-absent", pages_absent),
-    STAT("touch-pages-contended", pages_contended),
-    STAT("touch-pages-failed-busy", pages_failed_busy),
-    STAT("touch-pages-failed-nomem", pages_failed_nomem),
-    STAT("touch-pages-failed-fault", pages_failed_fault),
-    STAT("touch-pages-failed-other", pages_failed_other),
-    STAT("touch-pages-flushed", pages_flushed),
-    STAT("touch-bytes-migrated", bytes_migrated),
-    STAT("touch-query-calls", query_calls),
-    STAT("touch-move-calls", move_calls),
-#undef STAT
+#define VIRTIO_NUMAHINT_PLACEMENT_FIELD(field, name, description) \
+    { name, offsetof(NumahintPlacementStats, field) },
+    NUMAHINT_PLACEMENT_STATS(VIRTIO_NUMAHINT_PLACEMENT_FIELD)
+#undef VIRTIO_NUMAHINT_PLACEMENT_FIELD
 };
-
-QEMU_BUILD_BUG_ON(ARRAY_SIZE(virtio_numahint_stat_fields) * sizeof(uint64_t) !=
-                  sizeof(VirtIONumahintStats));
 
 static void virtio_numahint_get_stats(Object *obj, Visitor *v,
                                       const char *name, void *opaque,
@@ -1091,56 +1340,23 @@ static const VMStateDescription vmstate_virtio_numahint_stats = {
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(requests, VirtIONumahintStats),
-        VMSTATE_UINT64(protocol_errors, VirtIONumahintStats),
-        VMSTATE_UINT64(unsupported, VirtIONumahintStats),
-        VMSTATE_UINT64(report_requests, VirtIONumahintStats),
-        VMSTATE_UINT64(report_ranges, VirtIONumahintStats),
-        VMSTATE_UINT64(report_rejected, VirtIONumahintStats),
-        VMSTATE_UINT64(report_bytes_discarded, VirtIONumahintStats),
-        VMSTATE_UINT64(report_skipped_disabled, VirtIONumahintStats),
-        VMSTATE_UINT64(report_skipped_migration, VirtIONumahintStats),
-        VMSTATE_UINT64(report_skipped_unaligned, VirtIONumahintStats),
-        VMSTATE_UINT64(report_discard_failed, VirtIONumahintStats),
-        VMSTATE_UINT64(probe_requests, VirtIONumahintStats),
-        VMSTATE_UINT64(probe_entries, VirtIONumahintStats),
-        VMSTATE_UINT64(probe_rejected, VirtIONumahintStats),
-        VMSTATE_UINT64(touch_requests, VirtIONumahintStats),
-        VMSTATE_UINT64(touch_events, VirtIONumahintStats),
-        VMSTATE_UINT64(touch_rejected, VirtIONumahintStats),
-        VMSTATE_UINT64(touch_dropped, VirtIONumahintStats),
+#define VIRTIO_NUMAHINT_STAT_VMSTATE(field, name, description) \
+        VMSTATE_UINT64(field, VirtIONumahintStats),
+        VIRTIO_NUMAHINT_STATS(VIRTIO_NUMAHINT_STAT_VMSTATE)
+#undef VIRTIO_NUMAHINT_STAT_VMSTATE
         VMSTATE_END_OF_LIST()
     },
 };
-
-QEMU_BUILD_BUG_ON(sizeof(NumahintPlacementStats) != 21 * sizeof(uint64_t));
 
 static const VMStateDescription vmstate_virtio_numahint_placement_stats = {
     .name = "virtio-numahint-placement-stats",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(events, NumahintPlacementStats),
-        VMSTATE_UINT64(events_accepted, NumahintPlacementStats),
-        VMSTATE_UINT64(events_bad_extent, NumahintPlacementStats),
-        VMSTATE_UINT64(events_bad_cpu, NumahintPlacementStats),
-        VMSTATE_UINT64(events_unplaced, NumahintPlacementStats),
-        VMSTATE_UINT64(events_dropped, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_accepted, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_pending, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_superseded, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_local, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_migrated, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_absent, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_contended, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_failed_busy, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_failed_nomem, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_failed_fault, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_failed_other, NumahintPlacementStats),
-        VMSTATE_UINT64(pages_flushed, NumahintPlacementStats),
-        VMSTATE_UINT64(bytes_migrated, NumahintPlacementStats),
-        VMSTATE_UINT64(query_calls, NumahintPlacementStats),
-        VMSTATE_UINT64(move_calls, NumahintPlacementStats),
+#define VIRTIO_NUMAHINT_PLACEMENT_VMSTATE(field, name, description) \
+        VMSTATE_UINT64(field, NumahintPlacementStats),
+        NUMAHINT_PLACEMENT_STATS(VIRTIO_NUMAHINT_PLACEMENT_VMSTATE)
+#undef VIRTIO_NUMAHINT_PLACEMENT_VMSTATE
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1228,6 +1444,10 @@ static const Property virtio_numahint_properties[] = {
                        VirtIONumahint, touch_pages_per_sec, 262144),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP, VirtIONumahint,
                        touch_queue_extents, 8192),
+    DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_TOUCH_COOLDOWN_MS_PROP, VirtIONumahint,
+                       touch_cooldown_ms, 1000),
+    DEFINE_PROP_BOOL(VIRTIO_NUMAHINT_TOUCH_SPLIT_PROP, VirtIONumahint,
+                     touch_split, true),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_REPORT_ORDER_PROP, VirtIONumahint,
                        report_order, 0),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP, VirtIONumahint,

@@ -866,6 +866,11 @@ static void test_policy_bound(void)
 	      NUMAHINT_PLACEMENT_ACCEPTED);
 	numahint_placement_run(p, UINT64_MAX);
 	CHECK(s->events_bound == 2 && s->pages_migrated == 16);
+	/* Pinned (VFIO) or interleaved memory does not move at all. */
+	r->ram.pinned = true;
+	CHECK(numahint_placement_add(p, 64 * PAGE, 16, 0) ==
+	      NUMAHINT_PLACEMENT_DROPPED);
+	CHECK(s->events_pinned == 1 && s->events_accepted == 1);
 	CHECK(fake_all_on(r->fake, 0, 16, 0) &&
 	      fake_all_on(r->fake, 16, 32, 2));
 	report(ok, p, "no page is moved off the nodes its policy binds it to");

@@ -68,13 +68,15 @@
  *
  * The admin's policy.  A region may restrict the host nodes its pages can
  * be moved to (the memory backend's bind policy): an event whose vCPU is
- * on another node is refused when it is added (events_bound).
+ * on another node is refused when it is added (events_bound).  Events for
+ * a region whose pages must not move at all are refused too
+ * (events_pinned).
  *
  * Accounting, in 4 KiB pages: every page of an accepted event ends up in
  * exactly one of pages_superseded, pages_local, pages_migrated,
  * pages_absent, pages_contended, pages_failed_*, pages_overflow,
  * pages_flushed, or is still pending.  Every event is counted once as
- * accepted, bad_extent, bad_cpu, unplaced, bound or dropped.
+ * accepted, bad_extent, bad_cpu, unplaced, bound, pinned or dropped.
  *
  * Time is the caller's: numahint_placement_set_time() says what time it
  * is, in milliseconds of any monotonic clock, before events are added
@@ -124,6 +126,11 @@ typedef struct NumahintRamRegion {
     uint64_t allowed_nodes;
     /* Its huge pages can be split (transparent huge pages). */
     bool splittable;
+    /*
+     * Its pages must not move: pinned for DMA (VFIO), or spread on
+     * purpose (an interleave policy).
+     */
+    bool pinned;
     /*
      * One word per host page, zero at first, for the engine (when the
      * page last moved, whether the engine split it); NULL: no cooldown,
@@ -203,6 +210,9 @@ typedef struct NumahintPlacementParams {
       "events whose vCPU has no host node: nothing to place them on") \
     X(events_bound, "touch-policy-bound", \
       "events whose vCPU's node the RAM's NUMA policy does not allow") \
+    X(events_pinned, "touch-pinned", \
+      "events for RAM whose pages must not move: pinned for DMA, or " \
+      "interleaved by its policy") \
     X(events_dropped, "touch-queue-full", \
       "events not queued because the queue was full") \
     X(pages_accepted, "touch-pages-accepted", \

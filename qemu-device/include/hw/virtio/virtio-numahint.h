@@ -25,6 +25,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_VCPU_NODES_PROP         "vcpu-nodes"
 #define VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP "touch-pages-per-sec"
 #define VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP        "touch-queue-extents"
+#define VIRTIO_NUMAHINT_TOUCH_COOLDOWN_MS_PROP  "touch-cooldown-ms"
+#define VIRTIO_NUMAHINT_TOUCH_SPLIT_PROP        "touch-split-huge-pages"
 #define VIRTIO_NUMAHINT_REPORT_ORDER_PROP       "report-order"
 #define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP  "max-report-ranges"
 #define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_PROP   "max-touch-events"
@@ -50,50 +52,68 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_VCPU_REFRESH_MS         1000
 
 /*
- * Counters, readable as the "stats" QOM property and migrated with the
- * device.  Each one only ever grows.
+ * The device's counters: X(field, "name", "description"), field being the
+ * member of VirtIONumahintStats and name its key in the "stats" QOM
+ * property, which also holds the placement engine's counters
+ * (NUMAHINT_PLACEMENT_STATS).  Each one only ever grows.  They migrate
+ * with the device in this order: the list is the layout of the stream.
  */
+#define VIRTIO_NUMAHINT_STATS(X) \
+    X(requests, "requests", \
+      "requests popped from any queue, well-formed or not") \
+    X(protocol_errors, "protocol-errors", \
+      "requests that broke the framing rules; each one broke the device") \
+    X(unsupported, "unsupported", \
+      "requests of an unknown type, on the wrong queue or not negotiated") \
+    X(report_requests, "report-requests", \
+      "free page reports received") \
+    X(report_ranges, "report-ranges", \
+      "free ranges received, valid or not") \
+    X(report_rejected, "report-rejected", \
+      "free ranges rejected: misaligned, empty, overflowing, not guest RAM") \
+    X(report_bytes_discarded, "report-bytes-discarded", \
+      "bytes of guest RAM whose host backing was discarded") \
+    X(report_skipped_disabled, "report-skipped-disabled", \
+      "free ranges not discarded because discarding is disabled (VFIO)") \
+    X(report_skipped_migration, "report-skipped-migration", \
+      "free ranges not discarded during incoming postcopy or a snapshot") \
+    X(report_skipped_unaligned, "report-skipped-unaligned", \
+      "free ranges smaller than one host page of their RAM block") \
+    X(report_discard_failed, "report-discard-failed", \
+      "free ranges whose discard failed on the host") \
+    X(probe_requests, "probe-requests", \
+      "locality probe requests received") \
+    X(probe_entries, "probe-entries", \
+      "locality probe entries answered with a node") \
+    X(probe_rejected, "probe-rejected", \
+      "locality probe entries rejected: not guest RAM, unknown vCPU") \
+    X(touch_requests, "touch-requests", \
+      "first-touch requests received") \
+    X(touch_events, "touch-events", \
+      "first-touch events received, valid or not") \
+    X(touch_rejected, "touch-rejected", \
+      "first-touch events rejected: not guest RAM, unknown vCPU") \
+    X(touch_dropped, "touch-dropped", \
+      "valid first-touch events not queued: no node for the vCPU, queue " \
+      "full, or turned down by the engine (a partial host page at the " \
+      "edge of a RAM region, a vCPU not yet in the map)") \
+    X(report_skipped_not_system_ram, "report-skipped-not-system-ram", \
+      "free ranges not discarded: their memory backend is not guest " \
+      "system RAM (nvdimm, virtio-pmem, ivshmem)") \
+    X(report_skipped_private, "report-skipped-private", \
+      "free ranges not discarded: a private file mapping (share=off), " \
+      "whose file a discard would change") \
+    X(report_skipped_failed, "report-skipped-failed", \
+      "free ranges not discarded: a discard failed on their RAM block " \
+      "before") \
+    X(max_kick_ns, "max-kick-ns", \
+      "longest time one notification of a queue kept the device busy, " \
+      "under the main loop lock, in nanoseconds")
+
 typedef struct VirtIONumahintStats {
-    /* Requests popped from any queue, well-formed or not. */
-    uint64_t requests;
-    /* Requests that broke the framing rules; each one broke the device. */
-    uint64_t protocol_errors;
-    /* Requests of an unknown type, on the wrong queue or not negotiated. */
-    uint64_t unsupported;
-    /* Free page reports received. */
-    uint64_t report_requests;
-    /* Free ranges received, valid or not. */
-    uint64_t report_ranges;
-    /* Free ranges rejected: misaligned, empty, overflowing, not guest RAM. */
-    uint64_t report_rejected;
-    /* Bytes of guest RAM whose host backing was discarded. */
-    uint64_t report_bytes_discarded;
-    /* Free ranges not discarded because discarding is disabled (VFIO). */
-    uint64_t report_skipped_disabled;
-    /* Free ranges not discarded during incoming postcopy or a snapshot. */
-    uint64_t report_skipped_migration;
-    /* Free ranges smaller than one host page of their RAM block. */
-    uint64_t report_skipped_unaligned;
-    /* Free ranges whose discard failed on the host. */
-    uint64_t report_discard_failed;
-    /* Locality probe requests received. */
-    uint64_t probe_requests;
-    /* Locality probe entries answered with a node. */
-    uint64_t probe_entries;
-    /* Locality probe entries rejected: not guest RAM, unknown vCPU. */
-    uint64_t probe_rejected;
-    /* First-touch requests received. */
-    uint64_t touch_requests;
-    /* First-touch events received, valid or not. */
-    uint64_t touch_events;
-    /* First-touch events rejected: not guest RAM, unknown vCPU. */
-    uint64_t touch_rejected;
-    /*
-     * Valid first-touch events not queued: no node for the vCPU, queue
-     * full, or turned down by the engine (a partial host page at the edge
-     * of a RAM region, a vCPU not yet in the map).
-     */
-    uint64_t touch_dropped;
+#define VIRTIO_NUMAHINT_STAT_MEMBER(field, name, description) uint64_t field;
+    VIRTIO_NUMAHINT_STATS(VIRTIO_NUMAHINT_STAT_MEMBER)
+#undef VIRTIO_NUMAHINT_STAT_MEMBER
 } VirtIONumahintStats;
 
 struct VirtIONumahint {
@@ -123,6 +143,18 @@ struct VirtIONumahint {
     /* Test hook: break the device (virtio_error) on the next request. */
     bool fail_next_request;
 
+    /*
+     * Whether free ranges may be discarded (VirtIONumahintDiscard + 1),
+     * by RAMBlock; emptied whenever the guest memory map changes.
+     */
+    GHashTable *discard_verdicts;
+    MemoryListener discard_listener;
+    /*
+     * RAM blocks, by idstr, whose ranges are not discarded: each was said
+     * once; one on which a discard failed is never tried again.
+     */
+    GHashTable *discard_refused;
+
     /* Host NUMA node of each host CPU, -1 where unknown. */
     int *host_cpu_node;
     /* Number of entries in host_cpu_node. */
@@ -143,6 +175,12 @@ struct VirtIONumahint {
     uint64_t touch_pages_per_sec;
     /* Most extents the placement queue holds. */
     uint32_t touch_queue_extents;
+    /* A host page moves at most once in this many ms (0: no cooldown). */
+    uint32_t touch_cooldown_ms;
+    /* Split contended transparent huge pages (else leave them). */
+    bool touch_split;
+    /* Guest RAM was pinned (discards disabled) when the RAM map was built. */
+    bool ram_map_pinned;
 
     /* First-touch placement; see numahint-placement.h. */
     NumahintPlacement placement;
