@@ -243,7 +243,8 @@ typedef struct NumahintPlacementParams {
     X(pages_flushed, "touch-pages-flushed", \
       "pages still queued when the queue was emptied") \
     X(huge_moved, "touch-huge-moved", \
-      "host huge pages moved whole, to the node of a majority") \
+      "host huge pages that went whole to the node of a majority (or " \
+      "were on it)") \
     X(huge_split, "touch-huge-split", \
       "host huge pages split so that each 4 KiB part follows its user") \
     X(huge_left, "touch-huge-left", \
