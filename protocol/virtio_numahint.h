@@ -104,6 +104,18 @@ struct virtio_numahint_config {
 	__le32 max_probe_entries;
 };
 
+/*
+ * Bounds of the configuration fields.  A device never offers a value
+ * outside them, and never accepts a request larger than they allow
+ * whatever it offers; a driver refuses a device that offers one.
+ */
+#define VIRTIO_NUMAHINT_REPORT_ORDER_MAX		20
+#define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_MAX		4096
+#define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_MAX		65536
+#define VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_MAX		4096
+#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN		1
+#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX		60000
+
 /* --- virtio-numahint: guest -> host requests --- */
 
 /*

@@ -9,6 +9,8 @@ guest kernel; the guest-visible behaviour is tested in selftests/numahint.
 """
 
 import os
+import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -22,8 +24,9 @@ from numahint_vm.paths import default_qemu  # noqa: E402
 from numahint_vm.qmp import QMPClient  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numahint_stats import STATS  # noqa: E402
+from numahint_stats import DEVICE, NAMES, PLACEMENT, STATS  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[2]
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
 BASE_ARGS = ["-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
              "-m", "256M"]
@@ -206,6 +209,71 @@ class QMPTest(unittest.TestCase):
             devices = vm.cmd("query-pci")["return"][0]["devices"]
             ids = [(d["id"]["vendor"], d["id"]["device"]) for d in devices]
             self.assertIn((0x1af4, 0x1040 + 60), ids)
+
+
+def documented_counters():
+    """The counters the docs' "| Key | Counts |" tables describe."""
+    names = set()
+    for doc in ("install.md", "first-touch.md"):
+        in_table = False
+        for line in (REPO / "docs" / doc).read_text().splitlines():
+            if re.match(r"\|\s*Key\s*\|\s*Counts\s*\|", line):
+                in_table = True
+            elif not line.startswith("|"):
+                in_table = False
+            elif in_table and not line.startswith("| ---"):
+                names.update(re.findall(r"`([a-z0-9-]+)`",
+                                        line.split("|")[1]))
+    return names
+
+
+class StatsListTest(unittest.TestCase):
+    """The counters are written down once, as X-macro lists in the
+    device's headers; QMP, the migration stream and the docs follow them."""
+
+    def test_stats_are_the_header_lists(self):
+        self.assertEqual(len(NAMES), len(STATS), "a name is listed twice")
+        with PausedQEMU() as vm:
+            stats = vm.cmd("qom-get", path="nh0", property="stats")["return"]
+        self.assertEqual(len(stats), len(NAMES))
+        self.assertEqual(set(stats), STATS)
+
+    def test_docs_describe_every_counter(self):
+        documented = documented_counters()
+        self.assertEqual(
+            documented, STATS,
+            f"only in docs: {sorted(documented - STATS)}; not in docs: "
+            f"{sorted(STATS - documented)}")
+
+    def test_migration_stream_carries_every_counter(self):
+        """Saves a paused VM and finds the counters in the stream: the
+        device's, all zero, between touch-flush-ms and the engine's
+        subsection; the engine's, all zero, filling that subsection up to
+        the virtio core's first one.  A counter not migrated, or one
+        migrated but not in "stats", changes either length."""
+        with tempfile.TemporaryDirectory(prefix="numahint-host-") as tmp, \
+                PausedQEMU("touch-flush-ms=777") as vm:
+            path = os.path.join(tmp, "vm.bin")
+            self.assertIn("return", vm.cmd("migrate", uri=f"file:{path}"))
+            deadline = time.monotonic() + TIMEOUT
+            while vm.cmd("query-migrate")["return"].get("status") != \
+                    "completed":
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            stream = Path(path).read_bytes()
+        name = b"virtio-numahint-device/placement"
+        sub = stream.index(bytes([5, len(name)]) + name)
+        device = sub - 8 * len(DEVICE)
+        self.assertEqual(stream[device - 4:device], struct.pack(">I", 777),
+                         "touch-flush-ms is not right before the device's "
+                         f"{len(DEVICE)} counters")
+        self.assertEqual(stream[device:sub], bytes(8 * len(DEVICE)))
+        body = sub + 2 + len(name) + 4
+        end = stream.index(b"\x05", body)
+        self.assertEqual(stream[end + 2:end + 9], b"virtio/")
+        self.assertEqual(end - body, 8 * len(PLACEMENT),
+                         "the engine's subsection does not hold exactly its "
+                         f"{len(PLACEMENT)} counters")
 
 
 if __name__ == "__main__":

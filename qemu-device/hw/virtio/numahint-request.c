@@ -38,6 +38,12 @@ typedef struct NumahintRequestType {
     unsigned int feature;
     /* Size of one entry. */
     size_t entry_size;
+    /*
+     * The protocol's bound on the entry count, which holds whatever the
+     * configuration says (x-unchecked-config): the device allocates
+     * memory in proportion to it.
+     */
+    uint32_t max_entries;
     /* Whether the response carries one __le32 node per entry. */
     bool has_nodes;
 } NumahintRequestType;
@@ -47,22 +53,26 @@ static const NumahintRequestType numahint_request_types[] = {
         .queue = VIRTIO_NUMAHINT_VQ_REPORT,
         .feature = VIRTIO_NUMAHINT_F_FREE_REPORT,
         .entry_size = sizeof(struct virtio_numahint_range),
+        .max_entries = VIRTIO_NUMAHINT_MAX_REPORT_RANGES_MAX,
     },
     [VIRTIO_NUMAHINT_REQ_TOUCH] = {
         .queue = VIRTIO_NUMAHINT_VQ_TOUCH,
         .feature = VIRTIO_NUMAHINT_F_FIRST_TOUCH,
         .entry_size = sizeof(struct virtio_numahint_touch),
+        .max_entries = VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_MAX,
     },
     [VIRTIO_NUMAHINT_REQ_PROBE_PAGE] = {
         .queue = VIRTIO_NUMAHINT_VQ_PROBE,
         .feature = VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
         .entry_size = sizeof(struct virtio_numahint_probe),
+        .max_entries = VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_MAX,
         .has_nodes = true,
     },
     [VIRTIO_NUMAHINT_REQ_PROBE_CPU] = {
         .queue = VIRTIO_NUMAHINT_VQ_PROBE,
         .feature = VIRTIO_NUMAHINT_F_LOCALITY_PROBE,
         .entry_size = sizeof(struct virtio_numahint_probe),
+        .max_entries = VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_MAX,
         .has_nodes = true,
     },
 };
@@ -104,7 +114,8 @@ NumahintRequestVerdict numahint_request_check(const NumahintRequestConfig *cfg,
         return NUMAHINT_REQUEST_UNSUPPORTED;
     }
 
-    if (!req->nr_entries || req->nr_entries > cfg->max_entries[queue]) {
+    if (!req->nr_entries || req->nr_entries > cfg->max_entries[queue] ||
+        req->nr_entries > rt->max_entries) {
         req->violation = "entry count out of range";
         return NUMAHINT_REQUEST_VIOLATION;
     }

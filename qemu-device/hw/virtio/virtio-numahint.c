@@ -1026,15 +1026,15 @@ static bool virtio_numahint_check_config(VirtIONumahint *s, Error **errp)
                                      VIRTIO_NUMAHINT_REPORT_ORDER_MAX, errp) &&
            virtio_numahint_check_u32(VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP,
                                      s->max_report_ranges, 1,
-                                     VIRTIO_NUMAHINT_MAX_REPORT_RANGES_LIMIT,
+                                     VIRTIO_NUMAHINT_MAX_REPORT_RANGES_MAX,
                                      errp) &&
            virtio_numahint_check_u32(VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_PROP,
                                      s->max_touch_events, 1,
-                                     VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_LIMIT,
+                                     VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_MAX,
                                      errp) &&
            virtio_numahint_check_u32(VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_PROP,
                                      s->max_probe_entries, 1,
-                                     VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_LIMIT,
+                                     VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_MAX,
                                      errp) &&
            virtio_numahint_check_u32(VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP,
                                      s->touch_flush_ms,
@@ -1335,31 +1335,24 @@ static void virtio_numahint_instance_init(Object *obj)
                              virtio_numahint_set_fail_next_request);
 }
 
-static const VMStateDescription vmstate_virtio_numahint_stats = {
-    .name = "virtio-numahint-stats",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-#define VIRTIO_NUMAHINT_STAT_VMSTATE(field, name, description) \
-        VMSTATE_UINT64(field, VirtIONumahintStats),
-        VIRTIO_NUMAHINT_STATS(VIRTIO_NUMAHINT_STAT_VMSTATE)
-#undef VIRTIO_NUMAHINT_STAT_VMSTATE
-        VMSTATE_END_OF_LIST()
-    },
-};
+/*
+ * A struct of counters, all uint64_t and each in the list that generates
+ * the struct, migrates as an array of them, in list order.
+ */
+#define VIRTIO_NUMAHINT_VMSTATE_COUNTERS(_field, _state, _type) {           \
+    .name = stringify(_field),                                              \
+    .info = &vmstate_info_uint64,                                           \
+    .size = sizeof(uint64_t),                                               \
+    .num = sizeof(_type) / sizeof(uint64_t),                                \
+    .flags = VMS_ARRAY,                                                     \
+    .offset = vmstate_offset_value(_state, _field, _type),                  \
+}
 
-static const VMStateDescription vmstate_virtio_numahint_placement_stats = {
-    .name = "virtio-numahint-placement-stats",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-#define VIRTIO_NUMAHINT_PLACEMENT_VMSTATE(field, name, description) \
-        VMSTATE_UINT64(field, NumahintPlacementStats),
-        NUMAHINT_PLACEMENT_STATS(VIRTIO_NUMAHINT_PLACEMENT_VMSTATE)
-#undef VIRTIO_NUMAHINT_PLACEMENT_VMSTATE
-        VMSTATE_END_OF_LIST()
-    },
-};
+QEMU_BUILD_BUG_ON(sizeof(VirtIONumahintStats) !=
+                  ARRAY_SIZE(virtio_numahint_stat_fields) * sizeof(uint64_t));
+QEMU_BUILD_BUG_ON(sizeof(NumahintPlacementStats) !=
+                  ARRAY_SIZE(virtio_numahint_placement_fields) *
+                  sizeof(uint64_t));
 
 static bool virtio_numahint_placement_needed(void *opaque)
 {
@@ -1389,17 +1382,38 @@ static const VMStateDescription vmstate_virtio_numahint_placement = {
     .needed = virtio_numahint_placement_needed,
     .post_load = virtio_numahint_placement_post_load,
     .fields = (const VMStateField[]) {
-        VMSTATE_STRUCT(placement.stats, VirtIONumahint, 1,
-                       vmstate_virtio_numahint_placement_stats,
-                       NumahintPlacementStats),
+        VIRTIO_NUMAHINT_VMSTATE_COUNTERS(placement.stats, VirtIONumahint,
+                                         NumahintPlacementStats),
         VMSTATE_END_OF_LIST()
     },
 };
+
+/*
+ * touch_flush_ms is the one configuration value that changes at run
+ * time, hence migrates: the stream is checked as the property is.
+ */
+static int virtio_numahint_post_load(void *opaque, int version_id)
+{
+    VirtIONumahint *s = opaque;
+    Error *err = NULL;
+
+    if (!s->unchecked_config &&
+        !virtio_numahint_check_u32(VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP,
+                                   s->touch_flush_ms,
+                                   VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN,
+                                   VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX, &err)) {
+        error_prepend(&err, "virtio-numahint: migration stream: ");
+        error_report_err(err);
+        return -EINVAL;
+    }
+    return 0;
+}
 
 static const VMStateDescription vmstate_virtio_numahint_device = {
     .name = "virtio-numahint-device",
     .version_id = 1,
     .minimum_version_id = 1,
+    .post_load = virtio_numahint_post_load,
     .fields = (const VMStateField[]) {
         /* The fixed configuration must match on both sides. */
         VMSTATE_UINT32_EQUAL(report_order, VirtIONumahint,
@@ -1411,8 +1425,8 @@ static const VMStateDescription vmstate_virtio_numahint_device = {
         VMSTATE_UINT32_EQUAL(max_probe_entries, VirtIONumahint,
                              "max-probe-entries differs on the destination"),
         VMSTATE_UINT32(touch_flush_ms, VirtIONumahint),
-        VMSTATE_STRUCT(stats, VirtIONumahint, 1,
-                       vmstate_virtio_numahint_stats, VirtIONumahintStats),
+        VIRTIO_NUMAHINT_VMSTATE_COUNTERS(stats, VirtIONumahint,
+                                         VirtIONumahintStats),
         VMSTATE_END_OF_LIST()
     },
     .subsections = (const VMStateDescription * const []) {
@@ -1421,10 +1435,15 @@ static const VMStateDescription vmstate_virtio_numahint_device = {
     },
 };
 
+/*
+ * Version 2: the counters of the lists in the headers, which are the
+ * layout of the stream; a counter added to either list makes the next
+ * version.
+ */
 static const VMStateDescription vmstate_virtio_numahint = {
     .name = "virtio-numahint",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .fields = (const VMStateField[]) {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()

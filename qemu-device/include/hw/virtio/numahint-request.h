@@ -34,7 +34,10 @@
 typedef struct NumahintRequestConfig {
     /* Negotiated features: bit VIRTIO_NUMAHINT_F_* set if negotiated. */
     uint64_t features;
-    /* Most entries one request may carry, by queue index; at least 1. */
+    /*
+     * Most entries one request may carry, by queue index; at least 1.  The
+     * protocol's bounds (VIRTIO_NUMAHINT_MAX_*_MAX) apply on top of these.
+     */
     uint32_t max_entries[NUMAHINT_REQUEST_NUM_QUEUES];
 } NumahintRequestConfig;
 

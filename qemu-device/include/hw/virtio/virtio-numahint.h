@@ -38,13 +38,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_DISABLE_DISCARD_PROP    "x-disable-ram-discard"
 #define VIRTIO_NUMAHINT_FAIL_NEXT_REQUEST_PROP  "x-fail-next-request"
 
-/* Bounds enforced on the configuration, in the device and in the driver. */
-#define VIRTIO_NUMAHINT_REPORT_ORDER_MAX        20
-#define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_LIMIT 4096
-#define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_LIMIT  65536
-#define VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_LIMIT 4096
-#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN      1
-#define VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX      60000
+/*
+ * The configuration's bounds are the protocol's (VIRTIO_NUMAHINT_*_MAX,
+ * _MIN in standard-headers/linux/virtio_numahint.h); this one is QEMU's.
+ */
 #define VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT       (1 << 20)
 /* Placement runs every this many ms while events are queued. */
 #define VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS     10
