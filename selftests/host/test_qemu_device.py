@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "vm"))
 
 from numahint_vm.paths import default_qemu  # noqa: E402
-from numahint_vm.qmp import QMPClient  # noqa: E402
+from numahint_vm.qmp import QMPClient, QMPError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from numahint_stats import DEVICE, NAMES, PLACEMENT, STATS  # noqa: E402
@@ -47,13 +47,13 @@ def run_qemu(*args):
 class PausedQEMU:
     """A paused QEMU with one virtio-numahint-pci (id nh0) and a QMP client."""
 
-    def __init__(self, device_opts=""):
+    def __init__(self, device_opts="", extra_args=()):
         self._dir = tempfile.TemporaryDirectory(prefix="numahint-host-")
         sock = os.path.join(self._dir.name, "qmp.sock")
         device = "virtio-numahint-pci,id=nh0" + (
             "," + device_opts if device_opts else "")
         self.proc = subprocess.Popen(
-            [QEMU, *BASE_ARGS, "-S", "-device", device,
+            [QEMU, *BASE_ARGS, "-S", "-device", device, *extra_args,
              "-qmp", f"unix:{sock},server=on,wait=off"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + TIMEOUT
@@ -160,6 +160,11 @@ class RealizeValidationTest(unittest.TestCase):
         rc, err = run_qemu("-device", "virtio-numahint-pci")
         self.assertEqual(rc, 0, err)
 
+    def test_iommu_platform_refused(self):
+        self.assert_refused("iommu_platform=on",
+                            "iommu_platform=on is not supported: requests "
+                            "carry guest-physical addresses")
+
     def test_hotplug_with_bad_value_keeps_qemu_running(self):
         with PausedQEMU() as vm:
             reply = vm.cmd("device_add", driver="virtio-numahint-pci",
@@ -225,6 +230,72 @@ def documented_counters():
                 names.update(re.findall(r"`([a-z0-9-]+)`",
                                         line.split("|")[1]))
     return names
+
+
+def save_vm(vm, path):
+    """Migrate a PausedQEMU to the file `path`."""
+    reply = vm.cmd("migrate", uri=f"file:{path}")
+    if "return" not in reply:
+        raise RuntimeError(f"migrate failed: {reply}")
+    deadline = time.monotonic() + TIMEOUT
+    while vm.cmd("query-migrate")["return"].get("status") != "completed":
+        if time.monotonic() > deadline:
+            raise RuntimeError("migration to a file did not complete")
+        time.sleep(0.05)
+
+
+def free_report_offered(vm):
+    path = "/machine/peripheral/nh0/virtio-backend"
+    status = vm.cmd("x-query-virtio-status", path=path)["return"]
+    return any(f.startswith("VIRTIO_NUMAHINT_F_FREE_REPORT")
+               for f in status["host-features"]["dev-features"])
+
+
+class HostSafetyTest(unittest.TestCase):
+    """What the device refuses or turns off so as not to hurt the host."""
+
+    def test_mem_lock_turns_free_page_reporting_off_with_one_warning(self):
+        with PausedQEMU(extra_args=("-overcommit", "mem-lock=on")) as vm:
+            offered = free_report_offered(vm)
+            vm.cmd("quit")
+            vm.proc.wait(TIMEOUT)
+            err = vm.proc.stderr.read()
+        lines = [line for line in err.splitlines() if "numahint" in line]
+        print(f"# mem-lock=on: QEMU said {lines}", flush=True)
+        self.assertFalse(offered, "free page reporting offered with "
+                         "locked memory")
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn("free page reporting is off", lines[0])
+
+    def test_migrated_flush_interval_is_checked(self):
+        """A stream with touch-flush-ms out of range, as only a source with
+        x-unchecked-config can make, is refused by a destination."""
+        with tempfile.TemporaryDirectory(prefix="numahint-host-") as tmp:
+            path = os.path.join(tmp, "vm.bin")
+            with PausedQEMU("x-unchecked-config=on,touch-flush-ms=0") as src:
+                save_vm(src, path)
+            with PausedQEMU(extra_args=("-incoming", "defer")) as dst:
+                dst.cmd("migrate-incoming", uri=f"file:{path}")
+                deadline = time.monotonic() + TIMEOUT
+                status = None
+                while dst.proc.poll() is None and \
+                        time.monotonic() < deadline:
+                    try:
+                        status = dst.cmd("query-migrate")["return"].get(
+                            "status")
+                    except (OSError, ValueError, QMPError):
+                        break
+                    if status == "completed":
+                        flush = dst.cmd("qom-get", path="nh0",
+                                        property="touch-flush-ms")["return"]
+                        self.fail(f"the destination loaded touch-flush-ms="
+                                  f"{flush}")
+                    time.sleep(0.05)
+                dst.proc.wait(TIMEOUT)
+                err = dst.proc.stderr.read()
+        self.assertNotEqual(dst.proc.returncode, 0)
+        self.assertIn("'touch-flush-ms' must be between 1 and 60000, not 0",
+                      err)
 
 
 class StatsListTest(unittest.TestCase):

@@ -1409,10 +1409,11 @@ static int virtio_numahint_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/* Loaded with the version of vmstate_virtio_numahint: the two go together. */
 static const VMStateDescription vmstate_virtio_numahint_device = {
     .name = "virtio-numahint-device",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = virtio_numahint_post_load,
     .fields = (const VMStateField[]) {
         /* The fixed configuration must match on both sides. */
