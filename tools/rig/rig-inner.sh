@@ -11,6 +11,19 @@
 #   rerun       as above;
 #   big         the same, with a B as big as rig.bmib says (the rig asks
 #               75% of guest RAM);
+#   bigreuse    the same, with A and B as big as rig.mib and rig.bmib say
+#               (the rig asks a third of guest RAM each): B reuses most of
+#               A's pages;
+#   slow        A as in rerun, but it exits on vCPU 0 (its freed pages go
+#               to the lists B allocates from); B uses 4 KiB pages and
+#               touches them at rig.rate MiB/s (default 4), so that a
+#               2 MiB host page fills over many of the device's flush
+#               windows;
+#   guestthp    as rerun, with A and B asking for transparent huge pages
+#               (MADV_HUGEPAGE: the guest compacts rather than fall back
+#               to 4 KiB pages);
+#   hugetlb     as rerun (the rig puts guest RAM on hugetlbfs 2 MiB pages
+#               of the host; nothing changes in the guest);
 #   fragmented  A frees every other page of its memory and keeps the rest
 #               until the end, instead of exiting: its free memory never
 #               merges into blocks that free page reporting takes.  A and
@@ -29,13 +42,15 @@
 #
 # Kernel command line: rig.variant=V (default rerun), rig.mib=MIB
 # (A's size, default 64), rig.bmib=MIB (B's size, default rig.mib),
-# rig.hold=SEC (default 5), rig.stress=BYTES (default 256M).
+# rig.hold=SEC (default 5), rig.stress=BYTES (default 256M), rig.rate=MIBPS
+# (B's touch rate in slow, default 4).
 
 variant=rerun
 mib=64
 bmib=
 hold=5
 stress=256M
+rate=4
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
@@ -44,6 +59,7 @@ for arg in $cmdline; do
 	rig.bmib=*) bmib=${arg#*=} ;;
 	rig.hold=*) hold=${arg#*=} ;;
 	rig.stress=*) stress=${arg#*=} ;;
+	rig.rate=*) rate=${arg#*=} ;;
 	esac
 done
 bmib=${bmib:-$mib}
@@ -80,8 +96,18 @@ if [ "$variant" = stress ]; then
 fi
 
 case "$variant" in
-rerun | big)
+rerun | big | bigreuse | hugetlb)
 	taskset -c 1 /tests/rig-touch A "$mib" --save /tmp/a.pfn ||
+		echo "RIG-ERROR A failed"
+	;;
+guestthp)
+	bflags=--huge
+	taskset -c 1 /tests/rig-touch A "$mib" --huge --save /tmp/a.pfn ||
+		echo "RIG-ERROR A failed"
+	;;
+slow)
+	bflags="--nohuge --rate $rate"
+	taskset -c 1 /tests/rig-touch A "$mib" --free-cpu 0 --save /tmp/a.pfn ||
 		echo "RIG-ERROR A failed"
 	;;
 fragmented)
@@ -101,6 +127,6 @@ fragmented)
 	exit 1
 	;;
 esac
-# shellcheck disable=SC2086 # bflags: zero or one word
+# shellcheck disable=SC2086 # bflags: options, split
 taskset -c 0 /tests/rig-touch B "$bmib" $bflags --compare /tmp/a.pfn \
 	--hold "$hold" --wait 600

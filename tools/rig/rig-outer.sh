@@ -9,7 +9,9 @@
 # host placement of the pages the inner scenario names.
 #
 # Kernel command line: rig.config=NAME, rig.hold=SEC (how long B holds
-# before the second sample, default 5).
+# before the second sample, default 5), rig.hugepages=N (reserve N 2 MiB
+# huge pages on each of the two nodes and mount hugetlbfs on
+# /dev/hugepages, for inner guest RAM on hugetlbfs).
 #
 # experiments/rerun --mode host runs this script on a real NUMA host
 # instead, with the environment saying where things are:
@@ -38,10 +40,12 @@ host_node0=$1
 host_node1=$2
 
 config=${RIG_CONFIG:-}
+hugepages=0
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	rig.config=*) [ -n "$config" ] || config=${arg#*=} ;;
+	rig.hugepages=*) hugepages=${arg#*=} ;;
 	esac
 done
 args="$R"/rig-config-$config.args
@@ -77,6 +81,29 @@ if [ -z "$cpu1" ]; then
 	echo "RIG-FAIL the host has no NUMA node $host_node1 with CPUs"
 	echo "RIG-END"
 	exit 1
+fi
+
+# Huge pages for inner RAM on hugetlbfs, on both nodes (the inner guest
+# touches memory on both, and placement moves pages between them).
+if [ "$hugepages" -gt 0 ]; then
+	got=
+	for n in "$host_node0" "$host_node1"; do
+		h=/sys/devices/system/node/node$n/hugepages/hugepages-2048kB
+		echo "$hugepages" >"$h/nr_hugepages" 2>/dev/null
+		got="$got node$n=$(cat "$h/nr_hugepages" 2>/dev/null)"
+	done
+	mkdir -p /dev/hugepages
+	grep -q ' /dev/hugepages ' /proc/mounts ||
+		mount -t hugetlbfs -o pagesize=2M none /dev/hugepages
+	echo "RIG-OUTER hugepages wanted=$hugepages each, got$got"
+	case "$got" in
+	*"=$hugepages node"*"=$hugepages") ;;
+	*)
+		echo "RIG-FAIL cannot reserve $hugepages huge pages on each node"
+		echo "RIG-END"
+		exit 1
+		;;
+	esac
 fi
 
 set --
@@ -149,12 +176,13 @@ ram_hva=
 ram_size=
 find_ram() {
 	[ -n "$ram_hva" ] && return 0
-	# shellcheck disable=SC2046 # two words: HVA and size
-	set -- $("$R"/rig-hmp "$HMP" info ramblock | awk '$1 == "pc.ram" { print $7, $5 }')
+	# shellcheck disable=SC2046 # words: HVA, size, name, page size
+	set -- $("$R"/rig-hmp "$HMP" info ramblock |
+		awk '$1 == "pc.ram" || $1 == "rig.ram" { print $7, $5, $1, $2 $3; exit }')
 	ram_hva=$1
 	ram_size=$2
-	[ -n "$ram_hva" ] || { echo "RIG-FAIL no pc.ram in 'info ramblock'"; return 1; }
-	echo "RIG-OUTER inner RAM pc.ram hva=$ram_hva size=$ram_size"
+	[ -n "$ram_hva" ] || { echo "RIG-FAIL no pc.ram or rig.ram in 'info ramblock'"; return 1; }
+	echo "RIG-OUTER inner RAM $3 hva=$ram_hva size=$ram_size page-size=$4"
 }
 
 # The numahint device's counters (id nh0) as one line of JSON, or nothing.
@@ -171,6 +199,11 @@ sample() {
 	all=$("$R"/rig-placement "$qpid" "$ram_hva" --all "$ram_size" "$T/nodes-$1")
 	stats=$(device_stats)
 	echo "RIG-RESULT phase=$1 what=ram $all"
+	# The inner QEMU's memory in host huge pages (THP mapped by PMDs).
+	echo "RIG-RESULT phase=$1 what=qemu $(awk '
+		/^AnonHugePages:/ { printf "anon_huge_kib=%d ", $2 }
+		/^Private_Hugetlb:/ { printf "hugetlb_kib=%d ", $2 }
+		/^Rss:/ { printf "rss_kib=%d ", $2 }' "/proc/$qpid/smaps_rollup" 2>/dev/null)"
 	[ -n "$stats" ] && echo "RIG-STATS phase=$1 $stats"
 }
 

@@ -16,11 +16,19 @@
  *   pages=N node0=A node1=B ... absent=C error=D
  * (absent: no host page behind it: never touched, or discarded).
  *
+ * --all and --from also count huge=H, the pages that sit in a host huge
+ * page (a transparent huge page or a hugetlb page: KPF_THP or KPF_HUGE in
+ * /proc/kpageflags, for pages whose frame in /proc/PID/pagemap lies in an
+ * aligned 2 MiB run; a THP mapped by PTEs after a split of its PMD still
+ * counts until the kernel splits the page itself).
+ *
  * --all with DUMP also writes the state of every page to DUMP, one signed
- * byte a page (its node, or -1 absent, -2 error), so that a sample can be
- * taken at once and related to pages named later (--from).
+ * byte a page (its node, plus HUGE_BIT when it sits in a host huge page,
+ * or -1 absent, -2 error), so that a sample can be taken at once and
+ * related to pages named later (--from).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,19 +43,104 @@
 
 #define STATE_ABSENT (-1)
 #define STATE_ERROR (-2)
+/* In a dump: the page sits in a host huge page (MAX_NODES is below it). */
+#define HUGE_BIT 0x40
+
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+#define PM_PRESENT (1ULL << 63)
+#define KPF_HUGE 17
+#define KPF_THP 22
+/* 4 KiB pages in a 2 MiB host huge page. */
+#define HUGE_PAGES 512
 
 static void **pages;
 static size_t n_pages, cap_pages;
-static long counts[MAX_NODES], absent, error;
+static long counts[MAX_NODES], absent, error, huge = -1;
 
 static void count(int state)
 {
+	if (state >= 0 && (state & HUGE_BIT)) {
+		huge = huge < 0 ? 1 : huge + 1;
+		state &= ~HUGE_BIT;
+	}
 	if (state >= 0 && state < MAX_NODES)
 		counts[state]++;
 	else if (state == STATE_ABSENT)
 		absent++;
 	else
 		error++;
+}
+
+/*
+ * Which of the n pages at addrs (ascending) sit in a host huge page:
+ * huge_of[i] = 1.  A page can only be in a PMD-sized host page if its
+ * frame and its address agree modulo 2 MiB; the flags of those frames
+ * are read in runs of consecutive frames, so that a 2 MiB page costs one
+ * read.  Returns -1 if pagemap or kpageflags cannot be read.
+ */
+static int find_huge(int pid, void **addrs, size_t n, char *huge_of)
+{
+	uint64_t *pm = malloc(HUGE_PAGES * sizeof(*pm));
+	uint64_t flags[HUGE_PAGES];
+	char path[64];
+	int pm_fd, kf_fd;
+	size_t i = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pm_fd = open(path, O_RDONLY);
+	kf_fd = open("/proc/kpageflags", O_RDONLY);
+	if (!pm || pm_fd < 0 || kf_fd < 0) {
+		free(pm);
+		if (pm_fd >= 0)
+			close(pm_fd);
+		if (kf_fd >= 0)
+			close(kf_fd);
+		return -1;
+	}
+	memset(huge_of, 0, n);
+	while (i < n) {
+		/* Pages of one 2 MiB-aligned stretch of addresses. */
+		uintptr_t base = (uintptr_t)addrs[i] & ~(uintptr_t)
+				 (HUGE_PAGES * GUEST_PAGE - 1);
+		size_t first = i, k, run;
+
+		while (i < n && (uintptr_t)addrs[i] - base <
+		       HUGE_PAGES * GUEST_PAGE)
+			i++;
+		if (pread(pm_fd, pm, HUGE_PAGES * sizeof(*pm),
+			  base / GUEST_PAGE * sizeof(*pm)) !=
+		    (ssize_t)(HUGE_PAGES * sizeof(*pm)))
+			continue;
+		for (k = first; k < i; k += run) {
+			size_t slot = ((uintptr_t)addrs[k] - base) / GUEST_PAGE;
+			uint64_t pfn = pm[slot] & PM_PFN_MASK, j;
+
+			run = 1;
+			if (!(pm[slot] & PM_PRESENT) || !pfn ||
+			    pfn % HUGE_PAGES != slot)
+				continue;
+			/* Pages of this stretch whose frames follow on. */
+			while (k + run < i &&
+			       ((uintptr_t)addrs[k + run] - base) / GUEST_PAGE ==
+			       slot + run &&
+			       (pm[slot + run] & PM_PRESENT) &&
+			       (pm[slot + run] & PM_PFN_MASK) == pfn + run)
+				run++;
+			if (pread(kf_fd, flags, run * sizeof(*flags),
+				  pfn * sizeof(*flags)) !=
+			    (ssize_t)(run * sizeof(*flags)))
+				continue;
+			for (j = 0; j < run; j++) {
+				if (flags[j] & (1ULL << KPF_THP |
+						1ULL << KPF_HUGE))
+					huge_of[k + j] = 1;
+			}
+		}
+	}
+	free(pm);
+	close(pm_fd);
+	close(kf_fd);
+	return 0;
 }
 
 static void print_counts(void)
@@ -59,7 +152,10 @@ static void print_counts(void)
 		if (counts[node] || node < 2)
 			printf(" node%d=%ld", node, counts[node]);
 	}
-	printf(" absent=%ld error=%ld\n", absent, error);
+	printf(" absent=%ld error=%ld", absent, error);
+	if (huge >= 0)
+		printf(" huge=%ld", huge);
+	printf("\n");
 }
 
 static void add_page(uintptr_t addr)
@@ -130,6 +226,7 @@ static int from_dump(const char *dump_path, const char *gpa_path)
 	n = size;
 	/* Pages as offsets from address 0: the dump's index. */
 	read_gpa_file(gpa_path, 0);
+	huge = 0;	/* the dump's HUGE_BIT says which are */
 	for (i = 0; i < n_pages; i++) {
 		size_t index = (uintptr_t)pages[i] / GUEST_PAGE;
 
@@ -143,6 +240,7 @@ int main(int argc, char **argv)
 {
 	const char *dump = NULL;
 	signed char *states = NULL;
+	char *huge_of = NULL;
 	int *status;
 	uintptr_t hva;
 	size_t done;
@@ -172,8 +270,20 @@ int main(int argc, char **argv)
 	status = calloc(BATCH, sizeof(*status));
 	if (dump)
 		states = calloc(n_pages ? n_pages : 1, 1);
-	if (!status || (dump && !states))
+	if (all)
+		huge_of = calloc(n_pages ? n_pages : 1, 1);
+	if (!status || (dump && !states) || (all && !huge_of))
 		return 1;
+	if (all) {
+		if (find_huge(pid, pages, n_pages, huge_of)) {
+			fprintf(stderr, "rig-placement: cannot read /proc/%d/"
+				"pagemap or /proc/kpageflags: no huge=\n", pid);
+			free(huge_of);
+			huge_of = NULL;
+		} else {
+			huge = 0;
+		}
+	}
 	for (done = 0; done < n_pages; done += BATCH) {
 		size_t n = n_pages - done < BATCH ? n_pages - done : BATCH, i;
 
@@ -190,6 +300,8 @@ int main(int argc, char **argv)
 				state = STATE_ABSENT;
 			else if (state < 0 || state >= MAX_NODES)
 				state = STATE_ERROR;
+			else if (huge_of && huge_of[done + i])
+				state |= HUGE_BIT;
 			count(state);
 			if (states)
 				states[done + i] = state;

@@ -3,18 +3,25 @@
  * rig-touch: an application of the rig's rerun scenario, run in the inner
  * guest (as root, for the frame numbers in /proc/self/pagemap).
  *
- *   rig-touch NAME MIB [--nohuge] [--fragment] [--free-cpu CPU] [--save FILE]
- *             [--ready FILE] [--compare FILE] [--hold SEC] [--wait SEC]
+ *   rig-touch NAME MIB [--nohuge | --huge] [--rate MIBPS] [--fragment]
+ *             [--free-cpu CPU] [--save FILE] [--ready FILE]
+ *             [--compare FILE] [--hold SEC] [--wait SEC]
  *
  * Maps MIB MiB of anonymous memory (--nohuge: in 4 KiB pages, with
- * MADV_NOHUGEPAGE), writes every page, and reads the guest-physical frame
- * of each page from /proc/self/pagemap.  Then:
+ * MADV_NOHUGEPAGE; --huge: MADV_HUGEPAGE, so that the kernel compacts for
+ * transparent huge pages when it must), writes every page (--rate: at
+ * most MIBPS MiB a second, 64 KiB at a time, as a task that grows its
+ * heap slowly), and reads the guest-physical frame of each page from
+ * /proc/self/pagemap.  It prints "RIG-TOUCH NAME pages=N present=P cpu=C
+ * seconds=S thp_kib=K" (K: its memory in transparent huge pages, from
+ * /proc/self/smaps).  Then:
  *   --fragment      frees every other page (MADV_DONTNEED on the odd
  *                   ones) and keeps the rest: the free memory it leaves
  *                   never merges into blocks that page reporting takes;
  *                   --save then writes the frames it freed;
  *   --free-cpu CPU  moves to CPU before it frees (the freed pages go to
- *                   that CPU's per-CPU free lists);
+ *                   that CPU's per-CPU free lists), with --fragment or
+ *                   at exit;
  *   --save FILE     writes the frames (binary uint64) to FILE;
  *   --ready FILE    creates FILE once the above is done (for a caller that
  *                   runs this in the background);
@@ -70,6 +77,31 @@ static void sleep_s(double seconds)
 		;
 }
 
+/* KiB of [mem, mem + len) in transparent huge pages (smaps), or -1. */
+static long thp_kib(const char *mem, size_t len)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long start, end;
+	char line[256];
+	long kib = -1;
+	int ours = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			ours = start < (uintptr_t)mem + len &&
+			       end > (uintptr_t)mem;
+			continue;
+		}
+		if (ours && sscanf(line, "AnonHugePages: %ld kB", &start) == 1)
+			kib = (kib < 0 ? 0 : kib) + (long)start;
+	}
+	fclose(f);
+	return kib;
+}
+
 static uint64_t *read_frames(const char *path, size_t *count)
 {
 	FILE *f = fopen(path, "rb");
@@ -92,8 +124,8 @@ static uint64_t *read_frames(const char *path, size_t *count)
 int main(int argc, char **argv)
 {
 	const char *name, *save = NULL, *compare = NULL, *ready = NULL;
-	double hold = -1, wait = -1, t0, t1;
-	int fragment = 0, nohuge = 0, free_cpu = -1;
+	double hold = -1, wait = -1, rate = 0, t0, t1;
+	int fragment = 0, nohuge = 0, huge = 0, free_cpu = -1;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t pages, i, present = 0;
 	int nonzero = 0;
@@ -103,9 +135,10 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: rig-touch NAME MIB [--nohuge] [--fragment] "
-			"[--free-cpu CPU] [--save FILE] [--ready FILE] "
-			"[--compare FILE] [--hold SEC] [--wait SEC]\n");
+		fprintf(stderr, "usage: rig-touch NAME MIB [--nohuge | --huge] "
+			"[--rate MIBPS] [--fragment] [--free-cpu CPU] "
+			"[--save FILE] [--ready FILE] [--compare FILE] "
+			"[--hold SEC] [--wait SEC]\n");
 		return 2;
 	}
 	name = argv[1];
@@ -117,6 +150,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--nohuge")) {
 			nohuge = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--huge")) {
+			huge = 1;
 			continue;
 		}
 		if (i + 1 == (size_t)argc) {
@@ -135,12 +172,18 @@ int main(int argc, char **argv)
 			hold = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--wait"))
 			wait = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--rate"))
+			rate = atof(argv[i + 1]);
 		else {
 			fprintf(stderr, "rig-touch: unknown option %s\n",
 				argv[i]);
 			return 2;
 		}
 		i++;
+	}
+	if (nohuge && huge) {
+		fprintf(stderr, "rig-touch: --nohuge or --huge, not both\n");
+		return 2;
 	}
 
 	mem = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
@@ -149,9 +192,16 @@ int main(int argc, char **argv)
 		die("mmap");
 	if (nohuge && madvise(mem, pages * page, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE)");
+	if (huge && madvise(mem, pages * page, MADV_HUGEPAGE))
+		die("madvise(MADV_HUGEPAGE)");
 	t0 = now();
-	for (i = 0; i < pages; i++)
+	for (i = 0; i < pages; i++) {
+		/* --rate: no faster than MIBPS, 64 KiB (16 pages) at a time. */
+		if (rate > 0 && i % 16 == 0)
+			sleep_s(t0 + (double)i * page / (rate * (1 << 20)) -
+				now());
 		memset(mem + i * page, 0x5a ^ (int)i, page);
+	}
 	t1 = now();
 
 	frames = calloc(pages, 8);
@@ -171,8 +221,9 @@ int main(int argc, char **argv)
 		if (!fragment || i % 2)
 			frames[present++] = frames[i] & RIG_PM_PFN_MASK;
 	}
-	printf("RIG-TOUCH %s pages=%zu present=%zu cpu=%d seconds=%.2f\n",
-	       name, pages, present, sched_getcpu(), t1 - t0);
+	printf("RIG-TOUCH %s pages=%zu present=%zu cpu=%d seconds=%.2f "
+	       "thp_kib=%ld\n", name, pages, present, sched_getcpu(), t1 - t0,
+	       thp_kib(mem, pages * page));
 	if (present && !nonzero)
 		printf("RIG-ERROR rig-touch: pagemap shows no frame numbers "
 		       "(not root?)\n");
