@@ -1060,6 +1060,129 @@ static void test_protocol_violation_needs_reset(void *obj, void *data,
     numahint_cleanup(&nh);
 }
 
+/* --- host safety --- */
+
+/* The host bridge's PAM register for 0xf0000-0xfffff (its high nibble). */
+static unsigned int numahint_bios_pam_reg(Numahint *nh)
+{
+    uint32_t id;
+
+    qtest_outl(nh->qts, 0xcf8, 0x80000000);
+    id = qtest_inl(nh->qts, 0xcfc);
+    g_assert_cmphex(id & 0xffff, ==, 0x8086);
+    /* i440FX (PAM0 at 0x59) or Q35's MCH (PAM0 at 0x90). */
+    return (id >> 16) == 0x1237 ? 0x59 : 0x90;
+}
+
+static void numahint_set_bios_pam(Numahint *nh, uint8_t attr)
+{
+    unsigned int reg = numahint_bios_pam_reg(nh);
+
+    qtest_outl(nh->qts, 0xcf8, 0x80000000 | (reg & ~3));
+    qtest_outb(nh->qts, 0xcfc + (reg & 3), attr << 4);
+}
+
+/*
+ * The shadow BIOS: RAM at 0xf0000 the firmware copied itself to, then
+ * write-protected (PAM read-enable only).  It is guest RAM behind a
+ * read-only view, and a free report naming it is rejected, not discarded.
+ */
+static void test_read_only_shadow_bios_is_rejected(void *obj, void *data,
+                                                   QGuestAllocator *a)
+{
+    struct virtio_numahint_range r = mkrange(0xf0000, PAGE);
+    struct virtio_numahint_resp resp;
+    NumahintStats before, after;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    numahint_set_bios_pam(&nh, 3);          /* RAM, read and write */
+    fill(&nh, 0xf0000, PAGE, PATTERN);
+    numahint_set_bios_pam(&nh, 1);          /* RAM, read only */
+    check_fill(&nh, 0xf0000, PAGE, PATTERN);
+
+    numahint_get_stats(&nh, &before);
+    numahint_report(&nh, &r, 1, &resp);
+    numahint_get_stats(&nh, &after);
+
+    g_assert_cmpuint(resp.status, ==, VIRTIO_NUMAHINT_RESP_REJECTED);
+    g_assert_cmpuint(resp.nr_done, ==, 0);
+    g_assert_cmpuint(after.report_rejected, ==, before.report_rejected + 1);
+    g_assert_cmpuint(after.report_bytes_discarded, ==,
+                     before.report_bytes_discarded);
+    check_fill(&nh, 0xf0000, PAGE, PATTERN);
+    numahint_check_running(&nh);
+    numahint_cleanup(&nh);
+}
+
+/*
+ * Entries are guest-physical addresses the device does not translate:
+ * it does not offer VIRTIO_F_ACCESS_PLATFORM, and refuses to be put
+ * behind an IOMMU.
+ */
+static void test_iommu_platform_is_refused(void *obj, void *data,
+                                           QGuestAllocator *a)
+{
+    QDict *rsp;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    g_assert_false(qvirtio_get_features(nh.vdev) &
+                   (1ull << VIRTIO_F_ACCESS_PLATFORM));
+    rsp = qtest_qmp(nh.qts, "{ 'execute': 'device_add', 'arguments': "
+                    "{ 'driver': 'virtio-numahint-pci', 'id': 'nh-iommu', "
+                    "'iommu_platform': true } }");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"),
+                            "iommu_platform=on is not supported"));
+    qobject_unref(rsp);
+    numahint_check_running(&nh);
+    numahint_cleanup(&nh);
+}
+
+/*
+ * With x-unchecked-config the device offers max_report_ranges = 2^32 - 1;
+ * a request beyond the protocol's 4096 ranges still breaks the framing
+ * rules, since the device allocates memory in proportion to it.
+ */
+static void test_unchecked_config_keeps_protocol_bound(void *obj, void *data,
+                                                       QGuestAllocator *a)
+{
+    uint32_t nr = VIRTIO_NUMAHINT_MAX_REPORT_RANGES_MAX + 1;
+    g_autofree struct virtio_numahint_range *r = NULL;
+    uint64_t req, resp_addr;
+    NumahintStats before, after;
+    Numahint nh;
+    uint32_t i;
+
+    numahint_init(&nh, obj, a);
+    g_assert_cmpuint(nh.max_report_ranges, ==, UINT32_MAX);
+    r = g_new(struct virtio_numahint_range, nr);
+    for (i = 0; i < nr; i++) {
+        r[i] = mkrange(nh.range, PAGE);
+    }
+    numahint_get_stats(&nh, &before);
+    req = numahint_write_req(&nh, VIRTIO_NUMAHINT_REQ_FREE_REPORT, nr, r,
+                             nr * sizeof(*r));
+    resp_addr = numahint_alloc_resp(&nh, sizeof(struct virtio_numahint_resp));
+    numahint_add_chain(&nh, VIRTIO_NUMAHINT_VQ_REPORT, (NumahintDesc[]) {
+                           { req, sizeof(struct virtio_numahint_req) +
+                                  nr * sizeof(*r), false },
+                           { resp_addr, sizeof(struct virtio_numahint_resp),
+                             true },
+                       }, 2);
+    numahint_wait_needs_reset(&nh);
+    numahint_get_stats(&nh, &after);
+    g_assert_cmpuint(after.protocol_errors, ==, before.protocol_errors + 1);
+    g_assert_cmpuint(after.report_ranges, ==, before.report_ranges);
+    check_area_intact(&nh);
+    numahint_check_running(&nh);
+    guest_free(nh.alloc, req);
+    guest_free(nh.alloc, resp_addr);
+    numahint_cleanup(&nh);
+}
+
 /* --- registration --- */
 
 static const char *const bad_range_names[] = {
@@ -1147,6 +1270,16 @@ static void register_virtio_numahint_test(void)
                  test_touch_event_is_placed, &opts);
     qos_add_test("touch-bad-events-are-rejected", "virtio-numahint",
                  test_touch_bad_events_are_rejected, &opts);
+    opts.edge.extra_device_opts = NULL;
+
+    qos_add_test("read-only-shadow-bios-is-rejected", "virtio-numahint",
+                 test_read_only_shadow_bios_is_rejected, NULL);
+    qos_add_test("iommu-platform-is-refused", "virtio-numahint",
+                 test_iommu_platform_is_refused, NULL);
+    opts.edge.extra_device_opts = "x-unchecked-config=on,"
+                                  "max-report-ranges=4294967295";
+    qos_add_test("unchecked-config-keeps-protocol-bound", "virtio-numahint",
+                 test_unchecked_config_keeps_protocol_bound, &opts);
     opts.edge.extra_device_opts = NULL;
 
     for (i = 0; i < ARRAY_SIZE(violation_names); i++) {
