@@ -69,19 +69,12 @@
 #endif
 
 /*
- * Upper bounds on the limits a device may advertise.  The protocol only
- * requires them to be at least 1; these caps keep the buffers of one
- * request within a few contiguous pages (4096 probe entries are 32 KiB
- * out and 16 KiB in, 65536 touch events 1 MiB) so that a device cannot
- * make the guest allocate without bound.  A device above them is refused.
+ * The bounds of the configuration are the protocol's (virtio_numahint.h):
+ * they keep the buffers of one request within a few contiguous pages
+ * (4096 probe entries are 32 KiB out and 16 KiB in), so that a device
+ * cannot make the guest allocate without bound.  A device outside them
+ * is refused.
  */
-#define NUMAHINT_MAX_REPORT_RANGES	4096
-#define NUMAHINT_MAX_TOUCH_EVENTS	65536
-#define NUMAHINT_MAX_PROBE_ENTRIES	4096
-
-/* touch_flush_ms range set by the protocol. */
-#define NUMAHINT_TOUCH_FLUSH_MS_MIN	1
-#define NUMAHINT_TOUCH_FLUSH_MS_MAX	60000
 
 /*
  * The device's report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the
@@ -198,58 +191,16 @@ enum numahint_vq {
 	NUMAHINT_VQ_MAX
 };
 
-/* Event counters, exported read-only in sysfs. */
+#define NUMAHINT_STAT(_id, _name)	NUMAHINT_STAT_##_id,
+
+/* Event counters, exported read-only in sysfs; the list is in the header. */
 enum numahint_stat {
-	/* Probe requests handed to the device. */
-	NUMAHINT_STAT_PROBE_REQUESTS,
-	/* Entries carried by those probe requests. */
-	NUMAHINT_STAT_PROBE_ENTRIES,
-	/* Responses with VIRTIO_NUMAHINT_RESP_OK. */
-	NUMAHINT_STAT_RESP_OK,
-	/* Responses with VIRTIO_NUMAHINT_RESP_REJECTED. */
-	NUMAHINT_STAT_RESP_REJECTED,
-	/* Responses with VIRTIO_NUMAHINT_RESP_UNSUPPORTED. */
-	NUMAHINT_STAT_RESP_UNSUPPORTED,
-	/* Responses too short, with an unknown status or a wrong nr_done. */
-	NUMAHINT_STAT_RESP_MALFORMED,
-	/* Requests we stopped waiting for: timeout, fatal signal, broken vq. */
-	NUMAHINT_STAT_REQ_ABANDONED,
-	/* Configuration change notifications taken into account. */
-	NUMAHINT_STAT_CONFIG_CHANGES,
-	/* Resets of a device that signalled DEVICE_NEEDS_RESET. */
-	NUMAHINT_STAT_DEVICE_RESETS,
-	/* Free page report requests handed to the device. */
-	NUMAHINT_STAT_REPORT_REQUESTS,
-	/* Ranges carried by those requests. */
-	NUMAHINT_STAT_REPORT_RANGES,
-	/* Bytes in requests the device accepted in full (status OK). */
-	NUMAHINT_STAT_REPORT_BYTES,
-	/* Ranges the device rejected as entry errors. */
-	NUMAHINT_STAT_REPORT_REJECTED,
-	/* Reports not sent, lost to a broken queue, or answered unusably. */
-	NUMAHINT_STAT_REPORT_ERRORS,
-	/* Allocations recorded as first touches; also counted per CPU. */
-	NUMAHINT_STAT_TOUCH_EVENTS,
-	/* Allocations lost to a full per-CPU buffer; counted per CPU. */
-	NUMAHINT_STAT_TOUCH_DROPPED,
-	/* Extents drained but not sent: no request buffer, queue refused. */
-	NUMAHINT_STAT_TOUCH_UNSENT,
-	/* First-touch requests handed to the device. */
-	NUMAHINT_STAT_TOUCH_REQUESTS,
-	/* Extents carried by those requests. */
-	NUMAHINT_STAT_TOUCH_ENTRIES,
-	/*
-	 * Extents not accepted in answers that report an entry error: the
-	 * rejected ones, and any the device dropped in the same request.
-	 */
-	NUMAHINT_STAT_TOUCH_REJECTED,
-	/* Extents the device accepted for placement (nr_done). */
-	NUMAHINT_STAT_TOUCH_ACCEPTED,
-	/* First-touch requests answered VIRTIO_NUMAHINT_RESP_UNSUPPORTED. */
-	NUMAHINT_STAT_TOUCH_UNSUPPORTED,
+#include "virtio_numahint_stats.h"
 	/* Number of counters. */
 	NUMAHINT_STAT_MAX
 };
+
+#undef NUMAHINT_STAT
 
 /*
  * The protocol names a vCPU by its architectural id (see struct
@@ -314,6 +265,8 @@ struct numahint_touch_buf {
 	struct numahint_touch_req *req;
 	/* Device-writable part. */
 	struct virtio_numahint_resp *resp;
+	/* Pages in the extents of req, in VIRTIO_NUMAHINT_PAGE_SIZE units. */
+	u64 nr_pages;
 };
 
 /* A recorded extent, in the units of the protocol. */
@@ -941,7 +894,7 @@ static void virtnumahint_touch_irq_work(struct irq_work *work)
 				   msecs_to_jiffies(READ_ONCE(vnh->touch_flush_ms)));
 }
 
-/* Account for a used touch request.  Called under touch_lock. */
+/* Account for a used touch request. */
 static void virtnumahint_touch_complete(struct virtio_numahint *vnh,
 					struct numahint_touch_buf *buf,
 					unsigned int used_len)
@@ -949,11 +902,16 @@ static void virtnumahint_touch_complete(struct virtio_numahint *vnh,
 	u32 nr = le32_to_cpu(buf->req->hdr.nr_entries);
 	u32 nr_done;
 
+	lockdep_assert_held(&vnh->touch_lock);
 	/* Events may be dropped by the device without error: not all_done. */
 	switch (virtnumahint_check_resp(vnh, buf->resp, used_len, nr, 0, false,
 					&nr_done)) {
 	case 0:
 		atomic64_add(nr_done, &vnh->stats[NUMAHINT_STAT_TOUCH_ACCEPTED]);
+		/* Only a request taken in full says which pages were. */
+		if (nr_done == nr)
+			atomic64_add(buf->nr_pages,
+				     &vnh->stats[NUMAHINT_STAT_TOUCH_PAGES_ACCEPTED]);
 		break;
 	case -EINVAL:
 		atomic64_add(nr_done, &vnh->stats[NUMAHINT_STAT_TOUCH_ACCEPTED]);
@@ -969,13 +927,14 @@ static void virtnumahint_touch_complete(struct virtio_numahint *vnh,
 	}
 }
 
-/* Take back the requests the device has used.  Called under touch_lock. */
+/* Take back the requests the device has used. */
 static void virtnumahint_touch_reap(struct virtio_numahint *vnh)
 {
 	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_TOUCH];
 	struct numahint_touch_buf *buf;
 	unsigned int len;
 
+	lockdep_assert_held(&vnh->touch_lock);
 	while ((buf = virtqueue_get_buf(vq, &len))) {
 		virtnumahint_touch_complete(vnh, buf, len);
 		vnh->touch_free[vnh->touch_nr_free++] = buf;
@@ -1021,6 +980,8 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 {
 	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_TOUCH];
 	struct scatterlist sg_out, sg_in, *sgs[2];
+	/* buf is the device's once queued: the callback may reuse it. */
+	u64 pages = buf->nr_pages;
 	bool notify;
 	int err;
 
@@ -1052,6 +1013,7 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 
 	numahint_count(vnh, NUMAHINT_STAT_TOUCH_REQUESTS);
 	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_ENTRIES]);
+	atomic64_add(pages, &vnh->stats[NUMAHINT_STAT_TOUCH_PAGES]);
 }
 
 /* Empty @cpu's buffer, counting the extents it held as unsent. */
@@ -1091,8 +1053,11 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 				drained = false;
 				break;
 			}
-			if (!buf)
+			if (!buf) {
 				buf = virtnumahint_touch_get_buf(vnh);
+				if (buf)
+					buf->nr_pages = 0;
+			}
 			if (!buf) {
 				virtnumahint_touch_discard(vnh, tc);
 				break;
@@ -1107,6 +1072,7 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 				entry->addr = cpu_to_le64(ext->addr);
 				entry->nr_pages = cpu_to_le32(ext->nr_pages);
 				entry->cpu_id = cpu_to_le32(cpu_id);
+				buf->nr_pages += ext->nr_pages;
 			}
 			raw_spin_unlock_irq(&tc->lock);
 
@@ -1181,10 +1147,9 @@ static int virtnumahint_alloc_touch_cpu(struct virtio_numahint *vnh)
 	return 0;
 }
 
-/* Register the hook if it is wanted and may run.  Under touch_mutex. */
+/* Register the hook if it is wanted and may run. */
 static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
 {
-	struct device *dev = &vnh->vdev->dev;
 	struct tracepoint *tp;
 	int err;
 
@@ -1198,18 +1163,11 @@ static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
 		return err;
 
 	tp = numahint_page_alloc_tp();
-	if (!tp) {
-		dev_warn(dev,
-			 "no mm_page_alloc tracepoint; first-touch events disabled\n");
+	if (!tp)
 		return -ENOENT;
-	}
 	err = tracepoint_probe_register(tp, virtnumahint_touch_probe, vnh);
-	if (err) {
-		dev_warn(dev,
-			 "cannot hook mm_page_alloc (%d); first-touch events disabled\n",
-			 err);
+	if (err)
 		return err;
-	}
 	WRITE_ONCE(vnh->touch_active, true);
 	return 0;
 }
@@ -1217,7 +1175,7 @@ static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
 /*
  * Unregister the hook and send what it recorded; the device must still
  * be alive.  Once this returns, the probe, the irq_work and touch_work
- * are done with the buffers.  Under touch_mutex.
+ * are done with the buffers.
  */
 static void virtnumahint_touch_hook_off(struct virtio_numahint *vnh)
 {
@@ -1241,13 +1199,23 @@ static void virtnumahint_touch_hook_off(struct virtio_numahint *vnh)
 	virtnumahint_touch_drain(vnh);
 }
 
-/* DRIVER_OK is set: hook mm_page_alloc if first_touch was negotiated. */
+/*
+ * DRIVER_OK is set: hook mm_page_alloc if first_touch was negotiated.  A
+ * failure leaves the device working without first-touch events, and
+ * touch_active at 0.
+ */
 static void virtnumahint_start_touch(struct virtio_numahint *vnh)
 {
+	int err;
+
 	mutex_lock(&vnh->touch_mutex);
 	vnh->touch_ready = true;
-	virtnumahint_touch_hook_on(vnh);
+	err = virtnumahint_touch_hook_on(vnh);
 	mutex_unlock(&vnh->touch_mutex);
+	if (err)
+		dev_warn(&vnh->vdev->dev,
+			 "cannot hook mm_page_alloc (%d%s); first-touch events disabled\n",
+			 err, err == -ENOENT ? ": no such tracepoint" : "");
 }
 
 /*
@@ -1601,93 +1569,14 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
 }
 
 /*
- * sysfs: /sys/bus/virtio/devices/virtioN/numahint/, all files read-only,
- * one decimal number and a newline each unless said otherwise.
- *
- *   features            negotiated numahint features by name, in bit
- *                       order, space-separated: free_report first_touch
- *                       locality_probe; an empty line if none.
- *   report_order        \
- *   max_report_ranges    |
- *   max_touch_events     | the device configuration; touch_flush_ms is
- *   touch_flush_ms       | the value in use (changes are applied when in
- *   max_probe_entries   /  range, see virtnumahint_config_work()).
- *   report_active       1 while this device gets the guest's free page
- *                       reports, 0 if free_report was not negotiated or
- *                       another driver (virtio_balloon) has them.
- *   report_order_used   the order, in guest pages, this driver registered
- *                       with page reporting; 0 while not registered.  The
- *                       kernel may use another: see the report_order
- *                       module parameter.
- *   probe_requests      probe requests sent to the device.
- *   probe_entries       entries in those requests.
- *   resp_ok             responses with status OK,
- *   resp_rejected       ... REJECTED,
- *   resp_unsupported    ... UNSUPPORTED, on all queues.
- *   resp_malformed      responses that were too short, had an unknown
- *                       status or an nr_done that does not fit.
- *   req_abandoned       requests the driver stopped waiting for (timeout,
- *                       fatal signal, broken queue).
- *   config_changes      configuration change notifications handled.
- *   device_resets       resets of a device that signalled NEEDS_RESET.
- *   report_requests     free page report requests sent to the device.
- *   report_ranges       ranges in those requests.
- *   report_bytes        bytes in the requests the device accepted in
- *                       full (OK); a REJECTED answer does not say which
- *                       of its ranges were accepted.
- *   report_rejected     ranges the device rejected.
- *   report_errors       reports that could not be queued, were lost to
- *                       a broken queue, or got an unusable answer.
- *   touch_active        1 while the mm_page_alloc hook records first
- *                       touches: first_touch negotiated, or the hook
- *                       started through debugfs touch_hook.
- *   touch_events        page allocations recorded (one per allocation,
- *                       whatever its order, coalesced ones included).
- *   touch_dropped       allocations lost to a full per-CPU buffer (the
- *                       units of touch_events).
- *   touch_unsent        extents drained but not sent: no free request
- *                       buffer, the queue refused them, or first_touch not
- *                       negotiated (the units of touch_entries).
- *   touch_requests      first-touch requests sent to the device.
- *   touch_entries       extents in those requests.
- *   touch_accepted      extents the device accepted for placement (the
- *                       nr_done of its answers); the others were dropped
- *                       or rejected by the device.
- *   touch_rejected      extents not accepted in answers that report an
- *                       entry error: the rejected ones, and any dropped
- *                       in the same request.
- *   touch_unsupported   first-touch requests answered UNSUPPORTED.
+ * sysfs: /sys/bus/virtio/devices/virtioN/numahint/, a stable interface
+ * documented in docs/ABI/testing/sysfs-driver-virtio-numahint.  The
+ * negotiated features are the virtio core's own features file.
  */
-static const char * const numahint_feature_names[] = {
-	[VIRTIO_NUMAHINT_F_FREE_REPORT]		= "free_report",
-	[VIRTIO_NUMAHINT_F_FIRST_TOUCH]		= "first_touch",
-	[VIRTIO_NUMAHINT_F_LOCALITY_PROBE]	= "locality_probe",
-};
-
 static struct virtio_numahint *numahint_from_dev(struct device *dev)
 {
 	return dev_to_virtio(dev)->priv;
 }
-
-static ssize_t features_show(struct device *dev,
-			     struct device_attribute *attr, char *buf)
-{
-	struct virtio_device *vdev = dev_to_virtio(dev);
-	ssize_t len = 0;
-	unsigned int i;
-
-	/*
-	 * __virtio_test_bit(), not virtio_has_feature(): the latter BUG()s
-	 * on bits missing from our feature table, and we list them all.
-	 */
-	for (i = 0; i < ARRAY_SIZE(numahint_feature_names); i++)
-		if (__virtio_test_bit(vdev, i))
-			len += sysfs_emit_at(buf, len, "%s%s", len ? " " : "",
-					     numahint_feature_names[i]);
-	len += sysfs_emit_at(buf, len, "\n");
-	return len;
-}
-static DEVICE_ATTR_RO(features);
 
 struct numahint_config_attr {
 	/* The sysfs file. */
@@ -1794,37 +1683,21 @@ static ssize_t numahint_stat_show(struct device *dev,
 	return sysfs_emit(buf, "%llu\n", numahint_stat_read(vnh, sa->stat));
 }
 
-#define NUMAHINT_STAT_ATTR(_name, _stat)				\
-static struct numahint_stat_attr numahint_stat_attr_##_name = {		\
-	.attr	= __ATTR(_name, 0444, numahint_stat_show, NULL),	\
-	.stat	= _stat,						\
-}
+#define NUMAHINT_STAT(_id, _name)					\
+	[NUMAHINT_STAT_##_id] = {					\
+		.attr	= __ATTR(_name, 0444, numahint_stat_show, NULL),	\
+		.stat	= NUMAHINT_STAT_##_id,				\
+	},
 
-NUMAHINT_STAT_ATTR(probe_requests, NUMAHINT_STAT_PROBE_REQUESTS);
-NUMAHINT_STAT_ATTR(probe_entries, NUMAHINT_STAT_PROBE_ENTRIES);
-NUMAHINT_STAT_ATTR(resp_ok, NUMAHINT_STAT_RESP_OK);
-NUMAHINT_STAT_ATTR(resp_rejected, NUMAHINT_STAT_RESP_REJECTED);
-NUMAHINT_STAT_ATTR(resp_unsupported, NUMAHINT_STAT_RESP_UNSUPPORTED);
-NUMAHINT_STAT_ATTR(resp_malformed, NUMAHINT_STAT_RESP_MALFORMED);
-NUMAHINT_STAT_ATTR(req_abandoned, NUMAHINT_STAT_REQ_ABANDONED);
-NUMAHINT_STAT_ATTR(config_changes, NUMAHINT_STAT_CONFIG_CHANGES);
-NUMAHINT_STAT_ATTR(device_resets, NUMAHINT_STAT_DEVICE_RESETS);
-NUMAHINT_STAT_ATTR(report_requests, NUMAHINT_STAT_REPORT_REQUESTS);
-NUMAHINT_STAT_ATTR(report_ranges, NUMAHINT_STAT_REPORT_RANGES);
-NUMAHINT_STAT_ATTR(report_bytes, NUMAHINT_STAT_REPORT_BYTES);
-NUMAHINT_STAT_ATTR(report_rejected, NUMAHINT_STAT_REPORT_REJECTED);
-NUMAHINT_STAT_ATTR(report_errors, NUMAHINT_STAT_REPORT_ERRORS);
-NUMAHINT_STAT_ATTR(touch_events, NUMAHINT_STAT_TOUCH_EVENTS);
-NUMAHINT_STAT_ATTR(touch_dropped, NUMAHINT_STAT_TOUCH_DROPPED);
-NUMAHINT_STAT_ATTR(touch_unsent, NUMAHINT_STAT_TOUCH_UNSENT);
-NUMAHINT_STAT_ATTR(touch_requests, NUMAHINT_STAT_TOUCH_REQUESTS);
-NUMAHINT_STAT_ATTR(touch_entries, NUMAHINT_STAT_TOUCH_ENTRIES);
-NUMAHINT_STAT_ATTR(touch_rejected, NUMAHINT_STAT_TOUCH_REJECTED);
-NUMAHINT_STAT_ATTR(touch_accepted, NUMAHINT_STAT_TOUCH_ACCEPTED);
-NUMAHINT_STAT_ATTR(touch_unsupported, NUMAHINT_STAT_TOUCH_UNSUPPORTED);
+static struct numahint_stat_attr numahint_stat_attrs[NUMAHINT_STAT_MAX] = {
+#include "virtio_numahint_stats.h"
+};
+
+#undef NUMAHINT_STAT
+#define NUMAHINT_STAT(_id, _name)	\
+	(&numahint_stat_attrs[NUMAHINT_STAT_##_id].attr.attr),
 
 static struct attribute *virtnumahint_attrs[] = {
-	&dev_attr_features.attr,
 	&numahint_config_attr_report_order.attr.attr,
 	&numahint_config_attr_max_report_ranges.attr.attr,
 	&numahint_config_attr_max_touch_events.attr.attr,
@@ -1832,31 +1705,12 @@ static struct attribute *virtnumahint_attrs[] = {
 	&numahint_config_attr_max_probe_entries.attr.attr,
 	&dev_attr_report_active.attr,
 	&dev_attr_report_order_used.attr,
-	&numahint_stat_attr_probe_requests.attr.attr,
-	&numahint_stat_attr_probe_entries.attr.attr,
-	&numahint_stat_attr_resp_ok.attr.attr,
-	&numahint_stat_attr_resp_rejected.attr.attr,
-	&numahint_stat_attr_resp_unsupported.attr.attr,
-	&numahint_stat_attr_resp_malformed.attr.attr,
-	&numahint_stat_attr_req_abandoned.attr.attr,
-	&numahint_stat_attr_config_changes.attr.attr,
-	&numahint_stat_attr_device_resets.attr.attr,
-	&numahint_stat_attr_report_requests.attr.attr,
-	&numahint_stat_attr_report_ranges.attr.attr,
-	&numahint_stat_attr_report_bytes.attr.attr,
-	&numahint_stat_attr_report_rejected.attr.attr,
-	&numahint_stat_attr_report_errors.attr.attr,
 	&dev_attr_touch_active.attr,
-	&numahint_stat_attr_touch_events.attr.attr,
-	&numahint_stat_attr_touch_dropped.attr.attr,
-	&numahint_stat_attr_touch_unsent.attr.attr,
-	&numahint_stat_attr_touch_requests.attr.attr,
-	&numahint_stat_attr_touch_entries.attr.attr,
-	&numahint_stat_attr_touch_rejected.attr.attr,
-	&numahint_stat_attr_touch_accepted.attr.attr,
-	&numahint_stat_attr_touch_unsupported.attr.attr,
+#include "virtio_numahint_stats.h"
 	NULL
 };
+
+#undef NUMAHINT_STAT
 
 static const struct attribute_group virtnumahint_attr_group = {
 	.name	= "numahint",
@@ -1909,20 +1763,20 @@ static int virtnumahint_read_config(struct virtio_numahint *vnh)
 	/* report_order is a suggestion: see virtnumahint_pick_report_order(). */
 	err = virtnumahint_check_config(vnh, "max_report_ranges",
 					vnh->max_report_ranges, 1,
-					NUMAHINT_MAX_REPORT_RANGES);
+					VIRTIO_NUMAHINT_MAX_REPORT_RANGES_MAX);
 	if (!err)
 		err = virtnumahint_check_config(vnh, "max_touch_events",
 						vnh->max_touch_events, 1,
-						NUMAHINT_MAX_TOUCH_EVENTS);
+						VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_MAX);
 	if (!err)
 		err = virtnumahint_check_config(vnh, "touch_flush_ms",
 						vnh->touch_flush_ms,
-						NUMAHINT_TOUCH_FLUSH_MS_MIN,
-						NUMAHINT_TOUCH_FLUSH_MS_MAX);
+						VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN,
+						VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX);
 	if (!err)
 		err = virtnumahint_check_config(vnh, "max_probe_entries",
 						vnh->max_probe_entries, 1,
-						NUMAHINT_MAX_PROBE_ENTRIES);
+						VIRTIO_NUMAHINT_MAX_PROBE_ENTRIES_MAX);
 	return err;
 }
 
@@ -2009,12 +1863,12 @@ static void virtnumahint_config_work(struct work_struct *work)
 
 	virtio_cread_le(vnh->vdev, struct virtio_numahint_config,
 			touch_flush_ms, &flush_ms);
-	if (flush_ms < NUMAHINT_TOUCH_FLUSH_MS_MIN ||
-	    flush_ms > NUMAHINT_TOUCH_FLUSH_MS_MAX) {
+	if (flush_ms < VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN ||
+	    flush_ms > VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX) {
 		dev_warn_ratelimited(&vnh->vdev->dev,
 				     "ignoring touch_flush_ms %u outside %u..%u, keeping %u\n",
-				     flush_ms, NUMAHINT_TOUCH_FLUSH_MS_MIN,
-				     NUMAHINT_TOUCH_FLUSH_MS_MAX,
+				     flush_ms, VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MIN,
+				     VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_MAX,
 				     vnh->touch_flush_ms);
 		return;
 	}
@@ -2229,7 +2083,6 @@ static void virtnumahint_reset_work(struct work_struct *work)
 	virtnumahint_halt_if_needed(vnh);
 	if (!READ_ONCE(vnh->halted) || vnh->reset_given_up)
 		return;
-	numahint_count(vnh, NUMAHINT_STAT_DEVICE_RESETS);
 
 	if (vnh->reset_jiffies &&
 	    time_before(jiffies, vnh->reset_jiffies + NUMAHINT_RESET_INTERVAL)) {
@@ -2238,7 +2091,7 @@ static void virtnumahint_reset_work(struct work_struct *work)
 		dev_err(dev,
 			"device failed again within %u s of its last reset; left reset: no free page reports, first-touch events or probes until the driver is bound again\n",
 			jiffies_to_msecs(NUMAHINT_RESET_INTERVAL) / 1000);
-		return;
+		goto out_count;
 	}
 	vnh->reset_jiffies = jiffies ?: 1;
 
@@ -2253,10 +2106,13 @@ static void virtnumahint_reset_work(struct work_struct *work)
 		dev_err(dev,
 			"device failed and was reset, but cannot be set up again (%d): no free page reports, first-touch events or probes until the driver is bound again\n",
 			err);
-		return;
+		goto out_count;
 	}
 	dev_warn(dev,
 		 "device failed (DEVICE_NEEDS_RESET) and was reset and set up again; requests in flight were lost, free pages isolated for a report went back unreported\n");
+out_count:
+	/* Once the message is out: a reader of the counter may look for it. */
+	numahint_count(vnh, NUMAHINT_STAT_DEVICE_RESETS);
 }
 
 static int virtnumahint_validate(struct virtio_device *vdev)

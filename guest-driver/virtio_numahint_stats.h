@@ -65,11 +65,17 @@ NUMAHINT_STAT(TOUCH_REQUESTS, touch_requests)
 /* Extents carried by those requests. */
 NUMAHINT_STAT(TOUCH_ENTRIES, touch_entries)
 
+/* Pages in those extents, in 4 KiB units. */
+NUMAHINT_STAT(TOUCH_PAGES, touch_pages)
+
 /* Not accepted in answers with entry errors. */
 NUMAHINT_STAT(TOUCH_REJECTED, touch_rejected)
 
 /* Extents accepted for placement (nr_done). */
 NUMAHINT_STAT(TOUCH_ACCEPTED, touch_accepted)
+
+/* Pages in the requests whose extents the device accepted all. */
+NUMAHINT_STAT(TOUCH_PAGES_ACCEPTED, touch_pages_accepted)
 
 /* First-touch requests answered VIRTIO_NUMAHINT_RESP_UNSUPPORTED. */
 NUMAHINT_STAT(TOUCH_UNSUPPORTED, touch_unsupported)
