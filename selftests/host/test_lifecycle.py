@@ -347,8 +347,8 @@ class DeviceResetTest(LifecycleTest):
             self.assertIsNotNone(line, "the guest never got ready")
             before = self.check_device("before the failure", run)
             self.assertNotIn("error", run.qmp(
-                "qom-set", path="nh0", property="x-fail-next-request",
-                value=True))
+                "qom-set", path="/machine/peripheral/nh0/virtio-backend",
+                property="x-fail-next-request", value=True))
             start = time.monotonic()
             while run.stats()["protocol-errors"] == 0:
                 self.assertLess(time.monotonic() - start, 60,

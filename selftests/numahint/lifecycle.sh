@@ -66,7 +66,7 @@ uptime_s() {
 find_device() {
 	dev=
 	for path in "$DRIVER_DIR"/virtio*; do
-		[ -r "$path/numahint/features" ] || continue
+		[ -r "$path/numahint/report_active" ] || continue
 		dev=${path##*/}
 		sysfs=$DEVICES_DIR/$dev/numahint
 		return 0
@@ -159,7 +159,7 @@ save_counters() {
 driver_works() {
 	bad=0
 	now=
-	read -r now 2>/dev/null <"$sysfs/features"
+	read -r now 2>/dev/null <"$DEVICES_DIR/$dev/features"
 	if [ "$now" != "$features" ]; then
 		msg "$dev: features '$now', '$features' before"
 		bad=$((bad + 1))
@@ -268,7 +268,7 @@ first_device() {
 		echo "Bail out! no device bound to virtio_numahint"
 		exit 1
 	fi
-	read -r features <"$sysfs/features"
+	read -r features <"$DEVICES_DIR/$dev/features"
 	msg "$dev bound, features: $features"
 }
 

@@ -65,6 +65,13 @@ attr() {
 	read -r value 2>/dev/null <"$DEVICES_DIR/$1/numahint/$2"
 }
 
+# features DEV: DEV's negotiated feature bits, from the virtio core's
+# features file, in $value.
+features() {
+	value=
+	read -r value 2>/dev/null <"$DEVICES_DIR/$1/features"
+}
+
 bound_devices() {
 	for dev in "$DRIVER_DIR"/virtio*; do
 		[ -e "$dev" ] && echo "${dev##*/}"
@@ -79,7 +86,7 @@ devices_bound() {
 		missing=
 		for dev in $devices; do
 			[ -e "$DRIVER_DIR/$dev" ] &&
-				[ -r "$DEVICES_DIR/$dev/numahint/features" ] ||
+				[ -r "$DEVICES_DIR/$dev/numahint/report_active" ] ||
 				missing="$missing $dev"
 		done
 		[ -z "$missing" ] && break
@@ -91,7 +98,7 @@ devices_bound() {
 		sleep 0.1
 	done
 	for dev in $devices; do
-		attr "$dev" features
+		features "$dev"
 		want=
 		eval "want=\$features_$dev"
 		if [ "$value" != "$want" ]; then
@@ -281,7 +288,7 @@ devices=$(bound_devices)
 report_dev=
 touch_dev=
 for dev in $devices; do
-	attr "$dev" features
+	features "$dev"
 	eval "features_$dev=\$value"
 	msg "bound before unload: $dev, features: $value"
 	attr "$dev" report_active

@@ -29,21 +29,15 @@
 #define DEBUGFS_DIR	DEBUGFS_MOUNT "/virtio_numahint"
 #define DEBUGFS_MAGIC	0x64626720
 
-/* The driver's caps on the device limits (see virtio_numahint.c). */
-#define MAX_REPORT_RANGES	4096
-#define MAX_TOUCH_EVENTS	65536
-#define MAX_PROBE_ENTRIES	4096
+#define NR_TESTS	8
 
-#define NR_TESTS	13
-
-/* Separators of the words in the features file. */
-#define WORD_SEPS	"\n "
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+/* Memory a child touches for the counters to move, and how long after. */
+#define COUNTER_LOAD	(16ULL << 20)
+#define COUNTER_WAIT_S	0.5
 
 /* The device under test's debugfs probe file. */
 static char probe_path[512];
-/* Whether locality_probe was negotiated, from the features file. */
+/* Whether locality_probe was negotiated. */
 static bool has_probe;
 /* Whether debugfs is mounted where the probe file is expected. */
 static bool has_debugfs;
@@ -195,54 +189,6 @@ static int guest_max_page_order(void)
 	return columns;
 }
 
-static void test_features(void)
-{
-	static const char name[] =
-		"features file lists only known numahint feature names";
-	char path[PATH_MAX], buf[256], *word, *save;
-	bool ok = true;
-	int err;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	snprintf(path, sizeof(path), "%s/features", numahint_dir);
-	err = numahint_read_file(path, buf, sizeof(buf));
-	if (err) {
-		ksft_print_msg("cannot read %s: %s\n", path, strerror(-err));
-		ksft_test_result_fail(name);
-		return;
-	}
-	ksft_print_msg("features: %s", buf);
-	if (!strchr(buf, '\n'))
-		ok = false;
-	for (word = strtok_r(buf, WORD_SEPS, &save); word;
-	     word = strtok_r(NULL, WORD_SEPS, &save)) {
-		if (!strcmp(word, "locality_probe")) {
-			has_probe = true;
-		} else if (strcmp(word, "free_report") &&
-			   strcmp(word, "first_touch")) {
-			ksft_print_msg("unknown feature name '%s'\n", word);
-			ok = false;
-		}
-	}
-	ksft_test_result(ok, name);
-}
-
-static void test_config_field(const char *field, const char *name,
-			      unsigned long long min, unsigned long long max)
-{
-	unsigned long long val;
-	bool ok;
-
-	ksft_print_msg("[RUN] %s(%s)\n", __func__, field);
-	ok = !numahint_read_attr(field, &val);
-	if (ok) {
-		ksft_print_msg("%s = %llu, allowed %llu..%llu\n", field, val,
-			       min, max);
-		ok = val >= min && val <= max;
-	}
-	ksft_test_result(ok, name);
-}
-
 /*
  * The device's report_order is only a suggestion, clamped by the driver:
  * what must hold is the order the driver registered, 1 up to the largest
@@ -278,43 +224,76 @@ static void test_report_order_used(void)
 	ksft_test_result(ok, name);
 }
 
-static void test_config(void)
+/*
+ * @what holds: @lhs <= @rhs.  Counted answers and parts are read before
+ * what they answer, which is counted sent just after it is queued.
+ */
+static bool stat_le(unsigned long long lhs, unsigned long long rhs,
+		    const char *what)
 {
-	test_report_order_used();
-	test_config_field("max_report_ranges",
-			  "config max_report_ranges within 1..4096",
-			  1, MAX_REPORT_RANGES);
-	test_config_field("max_touch_events",
-			  "config max_touch_events within 1..65536",
-			  1, MAX_TOUCH_EVENTS);
-	test_config_field("touch_flush_ms",
-			  "config touch_flush_ms within 1..60000", 1, 60000);
-	test_config_field("max_probe_entries",
-			  "config max_probe_entries within 1..4096",
-			  1, MAX_PROBE_ENTRIES);
+	if (lhs <= rhs)
+		return true;
+	ksft_print_msg("%s: %llu > %llu\n", what, lhs, rhs);
+	return false;
 }
 
+/*
+ * Every counter of the driver's list has its file, reads as a number and
+ * only grows; the counters agree with each other; and a process touching
+ * memory moves the first-touch counters where the hook is on.
+ */
 static void test_counters(void)
 {
-	static const char * const counters[] = {
-		"probe_requests", "probe_entries", "resp_ok", "resp_rejected",
-		"resp_unsupported", "resp_malformed", "req_abandoned",
-		"config_changes", "report_active", "report_order_used",
-		"report_requests", "report_ranges", "report_bytes",
-		"report_rejected", "report_errors",
-	};
-	unsigned long long val;
+	static const char name[] =
+		"every counter reads, grows, and agrees with the others";
+	unsigned long long a[NR_STATS], b[NR_STATS], active;
 	bool ok = true;
 	unsigned int i;
 
 	ksft_print_msg("[RUN] %s\n", __func__);
-	for (i = 0; i < ARRAY_SIZE(counters); i++) {
-		if (numahint_read_attr(counters[i], &val))
-			ok = false;
-		else
-			ksft_print_msg("%s = %llu\n", counters[i], val);
+	if (numahint_read_stats(a) || numahint_read_attr("touch_active", &active)) {
+		ksft_test_result_fail(name);
+		return;
 	}
-	ksft_test_result(ok, "every counter file reads as a decimal number");
+	if (numahint_touch_in_child(COUNTER_LOAD, true, 0))
+		ok = false;
+	numahint_sleep(COUNTER_WAIT_S);
+	if (numahint_read_stats(b)) {
+		ksft_test_result_fail(name);
+		return;
+	}
+	for (i = 0; i < NR_STATS; i++) {
+		ksft_print_msg("%s = %llu -> %llu\n", numahint_stat_name(i),
+			       a[i], b[i]);
+		ok &= stat_le(a[i], b[i], numahint_stat_name(i));
+	}
+	ok &= stat_le(a[STAT_PROBE_REQUESTS], b[STAT_PROBE_ENTRIES],
+		      "probe_requests > probe_entries");
+	ok &= stat_le(a[STAT_REPORT_REQUESTS], b[STAT_REPORT_RANGES],
+		      "report_requests > report_ranges");
+	ok &= stat_le(a[STAT_REPORT_REJECTED], b[STAT_REPORT_RANGES],
+		      "report_rejected > report_ranges");
+	ok &= stat_le(a[STAT_TOUCH_REQUESTS], b[STAT_TOUCH_ENTRIES],
+		      "touch_requests > touch_entries");
+	ok &= stat_le(a[STAT_TOUCH_ENTRIES], b[STAT_TOUCH_PAGES],
+		      "touch_entries > touch_pages");
+	ok &= stat_le(a[STAT_TOUCH_ACCEPTED] + a[STAT_TOUCH_REJECTED],
+		      b[STAT_TOUCH_ENTRIES],
+		      "touch_accepted + touch_rejected > touch_entries");
+	ok &= stat_le(a[STAT_TOUCH_PAGES_ACCEPTED], b[STAT_TOUCH_PAGES],
+		      "touch_pages_accepted > touch_pages");
+	ok &= stat_le(a[STAT_RESP_OK] + a[STAT_RESP_REJECTED] +
+		      a[STAT_RESP_UNSUPPORTED] + a[STAT_RESP_MALFORMED],
+		      b[STAT_PROBE_REQUESTS] + b[STAT_REPORT_REQUESTS] +
+		      b[STAT_TOUCH_REQUESTS],
+		      "responses > requests");
+	/* One event or drop per page of the child's, at least. */
+	if (active)
+		ok &= stat_le(COUNTER_LOAD >> 12,
+			      b[STAT_TOUCH_EVENTS] + b[STAT_TOUCH_DROPPED] -
+			      a[STAT_TOUCH_EVENTS] - a[STAT_TOUCH_DROPPED],
+			      "pages touched > new touch_events + touch_dropped");
+	ksft_test_result(ok, name);
 }
 
 static void test_probe_file_matches_feature(void)
@@ -522,6 +501,7 @@ static void find_device(void)
 	snprintf(probe_path, sizeof(probe_path), "%s/%s/probe", DEBUGFS_DIR,
 		 numahint_dev);
 	has_debugfs = !statfs(DEBUGFS_MOUNT, &fs) && fs.f_type == DEBUGFS_MAGIC;
+	has_probe = numahint_has_feature(VIRTIO_NUMAHINT_F_LOCALITY_PROBE);
 	ksft_print_msg("testing %s, bound at %s/%s\n", numahint_dev,
 		       NUMAHINT_DRIVER_DIR, numahint_dev);
 }
@@ -536,8 +516,7 @@ int main(void)
 	    numahint_read_attr("req_abandoned", &abandoned_at_start))
 		ksft_exit_fail_msg("cannot read the driver's counters\n");
 
-	test_features();
-	test_config();
+	test_report_order_used();
 	test_counters();
 	test_probe_file_matches_feature();
 	test_probe_cpu0();

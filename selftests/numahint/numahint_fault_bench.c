@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 
 	printf("# fault bench: %d MiB, %.1f s per phase, %d rounds, %s\n",
 	       mib, seconds, rounds,
-	       numahint_has_feature("first_touch") ?
+	       numahint_has_feature(VIRTIO_NUMAHINT_F_FIRST_TOUCH) ?
 	       "first_touch negotiated" : "first_touch not negotiated (hook records and drops)");
 	/* Warm up: page tables, the allocator's per-CPU lists. */
 	faults_per_second((size_t)mib << 20, seconds / 2);

@@ -65,36 +65,9 @@
 	"pfn != 0xffffffffffffffff"
 #define HIST_TRIGGER	"hist:keys=migratetype if " USER_MOVABLE_FILTER
 
-/* The driver's counters the program reads, by sysfs name. */
-enum counter {
-	TOUCH_EVENTS, TOUCH_DROPPED, TOUCH_UNSENT, TOUCH_REQUESTS,
-	TOUCH_ENTRIES, TOUCH_REJECTED, TOUCH_UNSUPPORTED, REPORT_REQUESTS,
-	REPORT_RANGES, REPORT_BYTES, REPORT_REJECTED, REPORT_ERRORS,
-	RESP_MALFORMED, REQ_ABANDONED, NR_COUNTERS
-};
-
-static const char * const counter_names[NR_COUNTERS] = {
-	[TOUCH_EVENTS]		= "touch_events",
-	[TOUCH_DROPPED]		= "touch_dropped",
-	[TOUCH_UNSENT]		= "touch_unsent",
-	[TOUCH_REQUESTS]	= "touch_requests",
-	[TOUCH_ENTRIES]		= "touch_entries",
-	[TOUCH_REJECTED]	= "touch_rejected",
-	[TOUCH_UNSUPPORTED]	= "touch_unsupported",
-	[REPORT_REQUESTS]	= "report_requests",
-	[REPORT_RANGES]		= "report_ranges",
-	[REPORT_BYTES]		= "report_bytes",
-	[REPORT_REJECTED]	= "report_rejected",
-	[REPORT_ERRORS]		= "report_errors",
-	[RESP_MALFORMED]	= "resp_malformed",
-	[REQ_ABANDONED]		= "req_abandoned",
-};
-
 /* A snapshot: the driver's counters, and the histogram around them. */
 struct snapshot {
-	unsigned long long val[NR_COUNTERS];
-	/* touch_accepted, where the driver has it. */
-	unsigned long long accepted;
+	unsigned long long val[NR_STATS];
 	/* Histogram hits read just before and just after the counters. */
 	unsigned long long hist_before;
 	unsigned long long hist_after;
@@ -118,8 +91,6 @@ struct probe {
 };
 
 static bool have_hist;
-/* The driver counts the extents the device accepted (touch_accepted). */
-static bool have_accepted;
 
 static int write_file(const char *path, const char *text)
 {
@@ -183,15 +154,9 @@ static int read_hist(unsigned long long *hits)
 
 static int take_snapshot(struct snapshot *s)
 {
-	int i;
-
-	s->accepted = 0;
 	if (have_hist && read_hist(&s->hist_before))
 		return -1;
-	for (i = 0; i < NR_COUNTERS; i++)
-		if (numahint_read_attr(counter_names[i], &s->val[i]))
-			return -1;
-	if (have_accepted && numahint_read_attr("touch_accepted", &s->accepted))
+	if (numahint_read_stats(s->val))
 		return -1;
 	if (have_hist && read_hist(&s->hist_after))
 		return -1;
@@ -204,12 +169,9 @@ static void print_snapshot(const char *label, const struct snapshot *s)
 	size_t len = 0;
 	int i;
 
-	for (i = 0; i < NR_COUNTERS; i++)
+	for (i = 0; i < NR_STATS; i++)
 		len += snprintf(line + len, sizeof(line) - len, " %s=%llu",
-				counter_names[i], s->val[i]);
-	if (have_accepted)
-		snprintf(line + len, sizeof(line) - len, " touch_accepted=%llu",
-			 s->accepted);
+				numahint_stat_name(i), s->val[i]);
 	ksft_print_msg("numahint-flood: %s%s\n", label, line);
 }
 
@@ -358,7 +320,6 @@ int main(int argc, char **argv)
 	struct worker_result *results;
 	struct probe idle, flood;
 	bool sync_host = false, ok;
-	char path[PATH_MAX];
 	const char *why;
 	pid_t pid;
 
@@ -390,7 +351,7 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	if (numahint_find_device(&why))
 		ksft_exit_skip("%s\n", why);
-	if (!numahint_has_feature("first_touch"))
+	if (!numahint_has_feature(VIRTIO_NUMAHINT_F_FIRST_TOUCH))
 		ksft_exit_skip("first_touch not negotiated\n");
 	if (numahint_read_attr("touch_active", &active) ||
 	    numahint_read_attr("touch_flush_ms", &flush_ms))
@@ -398,8 +359,6 @@ int main(int argc, char **argv)
 	if (active != 1)
 		ksft_exit_skip("touch_active is 0: the mm_page_alloc hook is off\n");
 	ksft_set_plan(NR_TESTS);
-	snprintf(path, sizeof(path), "%s/touch_accepted", numahint_dir);
-	have_accepted = !access(path, R_OK);
 
 	results = mmap(NULL, sizeof(*results) * (workers + 1),
 		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -457,14 +416,14 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("cannot read the counters\n");
 	print_snapshot("counters", &after);
 
-	recorded = after.val[TOUCH_EVENTS] + after.val[TOUCH_DROPPED] -
-		   before.val[TOUCH_EVENTS] - before.val[TOUCH_DROPPED];
+	recorded = after.val[STAT_TOUCH_EVENTS] + after.val[STAT_TOUCH_DROPPED] -
+		   before.val[STAT_TOUCH_EVENTS] - before.val[STAT_TOUCH_DROPPED];
 	ksft_print_msg("numahint-flood: pages_touched=%llu churn_cycles=%llu\n",
 		       touched, results[workers].rounds);
 	ksft_print_msg("numahint-flood: recorded=%llu dropped=%llu unsent=%llu\n",
-		       after.val[TOUCH_EVENTS] - before.val[TOUCH_EVENTS],
-		       after.val[TOUCH_DROPPED] - before.val[TOUCH_DROPPED],
-		       after.val[TOUCH_UNSENT] - before.val[TOUCH_UNSENT]);
+		       after.val[STAT_TOUCH_EVENTS] - before.val[STAT_TOUCH_EVENTS],
+		       after.val[STAT_TOUCH_DROPPED] - before.val[STAT_TOUCH_DROPPED],
+		       after.val[STAT_TOUCH_UNSENT] - before.val[STAT_TOUCH_UNSENT]);
 	ksft_test_result(ok && touched && recorded >= touched,
 			 "every page the flood touched is a recorded or dropped event");
 
@@ -482,26 +441,26 @@ int main(int argc, char **argv)
 	}
 
 	ksft_print_msg("touch_rejected +%llu, touch_unsupported +%llu\n",
-		       after.val[TOUCH_REJECTED] - before.val[TOUCH_REJECTED],
-		       after.val[TOUCH_UNSUPPORTED] - before.val[TOUCH_UNSUPPORTED]);
+		       after.val[STAT_TOUCH_REJECTED] - before.val[STAT_TOUCH_REJECTED],
+		       after.val[STAT_TOUCH_UNSUPPORTED] - before.val[STAT_TOUCH_UNSUPPORTED]);
 	ksft_print_msg("resp_malformed +%llu, req_abandoned +%llu\n",
-		       after.val[RESP_MALFORMED] - before.val[RESP_MALFORMED],
-		       after.val[REQ_ABANDONED] - before.val[REQ_ABANDONED]);
-	ksft_test_result(after.val[TOUCH_REQUESTS] > before.val[TOUCH_REQUESTS] &&
-			 after.val[TOUCH_REJECTED] == before.val[TOUCH_REJECTED] &&
-			 after.val[TOUCH_UNSUPPORTED] == before.val[TOUCH_UNSUPPORTED] &&
-			 after.val[RESP_MALFORMED] == before.val[RESP_MALFORMED] &&
-			 after.val[REQ_ABANDONED] == before.val[REQ_ABANDONED],
+		       after.val[STAT_RESP_MALFORMED] - before.val[STAT_RESP_MALFORMED],
+		       after.val[STAT_REQ_ABANDONED] - before.val[STAT_REQ_ABANDONED]);
+	ksft_test_result(after.val[STAT_TOUCH_REQUESTS] > before.val[STAT_TOUCH_REQUESTS] &&
+			 after.val[STAT_TOUCH_REJECTED] == before.val[STAT_TOUCH_REJECTED] &&
+			 after.val[STAT_TOUCH_UNSUPPORTED] == before.val[STAT_TOUCH_UNSUPPORTED] &&
+			 after.val[STAT_RESP_MALFORMED] == before.val[STAT_RESP_MALFORMED] &&
+			 after.val[STAT_REQ_ABANDONED] == before.val[STAT_REQ_ABANDONED],
 			 "the device answered every first-touch request and rejected no extent");
 
 	ksft_print_msg("free page reports: %llu requests, %llu ranges, %llu MiB, %llu errors\n",
-		       after.val[REPORT_REQUESTS] - before.val[REPORT_REQUESTS],
-		       after.val[REPORT_RANGES] - before.val[REPORT_RANGES],
-		       (after.val[REPORT_BYTES] - before.val[REPORT_BYTES]) >> 20,
-		       after.val[REPORT_ERRORS] - before.val[REPORT_ERRORS]);
-	ksft_test_result(after.val[REPORT_REQUESTS] > before.val[REPORT_REQUESTS] &&
-			 after.val[REPORT_ERRORS] == before.val[REPORT_ERRORS] &&
-			 after.val[REPORT_REJECTED] == before.val[REPORT_REJECTED],
+		       after.val[STAT_REPORT_REQUESTS] - before.val[STAT_REPORT_REQUESTS],
+		       after.val[STAT_REPORT_RANGES] - before.val[STAT_REPORT_RANGES],
+		       (after.val[STAT_REPORT_BYTES] - before.val[STAT_REPORT_BYTES]) >> 20,
+		       after.val[STAT_REPORT_ERRORS] - before.val[STAT_REPORT_ERRORS]);
+	ksft_test_result(after.val[STAT_REPORT_REQUESTS] > before.val[STAT_REPORT_REQUESTS] &&
+			 after.val[STAT_REPORT_ERRORS] == before.val[STAT_REPORT_ERRORS] &&
+			 after.val[STAT_REPORT_REJECTED] == before.val[STAT_REPORT_REJECTED],
 			 "free page reports went on during the flood, none failed");
 
 	ksft_print_msg("probe wake-up delay p99 %.2f ms (%.2f ms idle), bound %.0f ms\n",
@@ -520,9 +479,8 @@ int main(int argc, char **argv)
 	if (take_snapshot(&sampled))
 		ksft_exit_fail_msg("cannot read the counters\n");
 	print_snapshot("sampled", &sampled);
-	for (i = 0; i < NR_COUNTERS; i++)
+	for (i = 0; i < NR_STATS; i++)
 		ok &= sampled.val[i] == after.val[i];
-	ok &= sampled.accepted == after.accepted;
 	ksft_test_result(ok, "the counters stood still while the host sampled");
 	stop_hist();
 	ksft_finished();

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "virtio_numahint.h"
 #include "kselftest.h"
 
 #define NUMAHINT_DRIVER_DIR	"/sys/bus/virtio/drivers/virtio_numahint"
@@ -104,19 +105,51 @@ static inline int numahint_read_attr(const char *name, unsigned long long *val)
 	return 0;
 }
 
-/* Whether the features file names @feature. */
-static inline bool numahint_has_feature(const char *feature)
+/*
+ * Whether feature bit @bit (VIRTIO_NUMAHINT_F_*) was negotiated, from the
+ * virtio core's features file: one '0' or '1' per bit, bit 0 first.
+ */
+static inline bool numahint_has_feature(unsigned int bit)
 {
-	char path[PATH_MAX], buf[256], *word, *save;
+	char path[PATH_MAX], buf[256];
 
-	snprintf(path, sizeof(path), "%s/features", numahint_dir);
-	if (numahint_read_file(path, buf, sizeof(buf)))
+	snprintf(path, sizeof(path), "%s/%s/features", NUMAHINT_DEVICES_DIR,
+		 numahint_dev);
+	if (numahint_read_file(path, buf, sizeof(buf)) || bit >= strlen(buf))
 		return false;
-	for (word = strtok_r(buf, "\n ", &save); word;
-	     word = strtok_r(NULL, "\n ", &save))
-		if (!strcmp(word, feature))
-			return true;
-	return false;
+	return buf[bit] == '1';
+}
+
+/* The driver's counters, STAT_<ID>, from its own list of them. */
+#define NUMAHINT_STAT(_id, _name)	STAT_##_id,
+enum numahint_stat {
+#include "virtio_numahint_stats.h"
+	NR_STATS
+};
+
+#undef NUMAHINT_STAT
+
+/* The sysfs file of counter @stat. */
+static inline const char *numahint_stat_name(enum numahint_stat stat)
+{
+#define NUMAHINT_STAT(_id, _name)	(#_name),
+	static const char * const names[NR_STATS] = {
+#include "virtio_numahint_stats.h"
+	};
+#undef NUMAHINT_STAT
+
+	return names[stat];
+}
+
+/* Read every counter into @val; -1, saying which, if one fails. */
+static inline int numahint_read_stats(unsigned long long *val)
+{
+	int i;
+
+	for (i = 0; i < NR_STATS; i++)
+		if (numahint_read_attr(numahint_stat_name(i), &val[i]))
+			return -1;
+	return 0;
 }
 
 /*
@@ -127,7 +160,7 @@ static inline const char *numahint_report_unusable(void)
 {
 	unsigned long long active;
 
-	if (!numahint_has_feature("free_report"))
+	if (!numahint_has_feature(VIRTIO_NUMAHINT_F_FREE_REPORT))
 		return "free_report not negotiated";
 	if (numahint_read_attr("report_active", &active))
 		return "cannot read report_active";
