@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The name people type: `-device virtio-numahint`.
+
+QEMU maps the short names of virtio devices (virtio-balloon, virtio-net)
+to the transport of the machine through qdev_alias_table in
+system/qdev-monitor.c; hooks.patch adds virtio-numahint to it.  On x86 the
+transport is PCI, so the short name must make a virtio-numahint-pci, with
+every property of the long name.  No guest is needed; the numahint-stat
+test (test_numahint_stat.py) boots one with the short name.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "vm"))
+
+from numahint_vm.paths import default_qemu  # noqa: E402
+
+QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
+TIMEOUT = 30
+
+
+def qmp_session(machine, device, *commands):
+    """Start a paused QEMU on `machine` with `-device device`, send the QMP
+    `commands` (name, arguments) over stdio, quit; return (rc, the replies
+    to the commands in order, stderr)."""
+    lines = [{"execute": "qmp_capabilities"}]
+    lines += [{"execute": name, "arguments": args} for name, args in commands]
+    lines.append({"execute": "quit"})
+    proc = subprocess.run(
+        [QEMU, "-M", machine, "-nodefaults", "-display", "none",
+         "-accel", "qtest", "-S", "-device", device, "-qmp", "stdio"],
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    replies = [json.loads(line) for line in proc.stdout.splitlines()
+               if line.startswith("{")]
+    replies = [r for r in replies if "return" in r or "error" in r]
+    # The replies to qmp_capabilities and quit frame those asked for.
+    return proc.returncode, replies[1:-1], proc.stderr
+
+
+class AliasTest(unittest.TestCase):
+    def test_device_help_lists_the_alias(self):
+        out = subprocess.run([QEMU, "-device", "help"], capture_output=True,
+                             text=True, timeout=TIMEOUT, check=True).stdout
+        self.assertIn('name "virtio-numahint-pci", bus PCI, '
+                      'alias "virtio-numahint"', out)
+
+    def test_short_name_makes_the_pci_device_on_q35(self):
+        rc, replies, err = qmp_session(
+            "q35", "virtio-numahint,id=nh0",
+            ("qom-get", {"path": "/machine/peripheral/nh0",
+                         "property": "type"}),
+            ("qom-get", {"path": "/machine/peripheral/nh0/virtio-backend",
+                         "property": "type"}),
+            ("qom-get", {"path": "nh0", "property": "stats"}))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(replies), 3, replies)
+        self.assertEqual(replies[0], {"return": "virtio-numahint-pci"})
+        self.assertEqual(replies[1], {"return": "virtio-numahint-device"})
+        self.assertIn("report-requests", replies[2].get("return", {}),
+                      replies[2])
+
+    def test_short_name_takes_the_device_properties(self):
+        rc, replies, err = qmp_session(
+            "pc", "virtio-numahint,id=nh0,first-touch=off,touch-flush-ms=7",
+            ("qom-get", {"path": "nh0", "property": "first-touch"}),
+            ("qom-get", {"path": "nh0", "property": "touch-flush-ms"}))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(replies, [{"return": False}, {"return": 7}])
+
+    def test_short_name_help_lists_the_properties(self):
+        out = subprocess.run([QEMU, "-device", "virtio-numahint,help"],
+                             capture_output=True, text=True, timeout=TIMEOUT,
+                             check=True).stdout
+        self.assertIn("virtio-numahint-pci options:", out)
+        for prop in ("free-page-reporting", "first-touch", "vcpu-nodes"):
+            self.assertRegex(out, rf"(?m)^  {prop}=", prop)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
