@@ -244,6 +244,8 @@ while IFS= read -r line; do
 		find_ram &&
 			echo "RIG-RESULT phase=sample ${line#RIG-RUN-SAMPLE }" \
 				"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS")"
+		# A run has several samples (rig-run): each its own frames.
+		: >"$GPAS"
 		;;
 	"RIG-RUN-RESULT "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"NH-RESULT "*) echo "RIG-RESULT ${line}" ;;

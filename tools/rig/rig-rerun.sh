@@ -13,15 +13,26 @@
 #                              nh-triad,-m,64,-i,20); a command without a
 #                              slash is looked for in /tests
 #   rig.runs=K                 runs (default 4)
-#   rig.sample=SEC             read each run's working set when the
-#                              workload stops itself (NH_READY=stop), or
-#                              once it has run SEC seconds (default 1) and
-#                              its resident memory has been stable for 1 s
-#                              (rig-run)
+#   rig.sample=SEC             read each run's working set (rig-run) at
+#                              SEC, 2 SEC, 4 SEC... of the run (default 1),
+#                              when the workload stops itself once its data
+#                              is set up (NH_READY=stop, the project's nh-*
+#                              workloads), and when it exits (ptrace's exit
+#                              stop: all it still holds)
+#   rig.exithold=SEC           keep the exited workload's memory SEC
+#                              seconds after its exit sample (default 2),
+#                              for the host to read its placement
+#
+# A run's OpenMP threads get the vCPUs of its node: OMP_NUM_THREADS (one a
+# vCPU), OMP_PLACES (one place a vCPU, "{2},{3}") and OMP_PROC_BIND=close,
+# and the run is pinned there (taskset).  A dynamically linked workload
+# runs as it is: the initramfs has its libraries and loader (ldd).
 #
 # Lines for the outer VM (rig-outer.sh) and experiments/rerun:
-#   RIG-RUN-BEGIN run=I node=N cpus=LIST   before run I (from 1)
-#   RIG-GPA ..., RIG-RUN-SAMPLE ...        its working set (rig-run)
+#   RIG-RUN-BEGIN run=I node=N cpus=LIST omp_places=P
+#                                          before run I (from 1)
+#   RIG-GPA ..., RIG-RUN-SAMPLE ...        its working set, each sample
+#                                          (rig-run)
 #   NH-RESULT ...                          the workload's own line
 #   RIG-RUN-RESULT ...                     guest faults and times (rig-run)
 #   RIG-RUN-END run=I exit=E               after run I
@@ -30,18 +41,20 @@
 workload=nh-triad,-m,64,-i,20
 runs=4
 sample=1
+exithold=2
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	rig.workload=*) workload=${arg#*=} ;;
 	rig.runs=*) runs=${arg#*=} ;;
 	rig.sample=*) sample=${arg#*=} ;;
+	rig.exithold=*) exithold=${arg#*=} ;;
 	esac
 done
 # shellcheck disable=SC2046 # split the command at the commas
 set -- $(echo "$workload" | tr ',' ' ')
 # The project's workloads (nh-*) say when their data is set up (rig-run
-# --ready); anything else is sampled by rig-run's guess.
+# --ready); anything else is sampled periodically and at its exit.
 ready=
 case "$1" in
 */*) ;;
@@ -67,12 +80,14 @@ while [ "$run" -le "$runs" ]; do
 	node=$((run % 2))
 	lo=$((node * per_node))
 	cpus=$lo-$((lo + per_node - 1))
-	echo "RIG-RUN-BEGIN run=$run node=$node cpus=$cpus"
+	places=$(seq "$lo" $((lo + per_node - 1)) | sed 's/.*/{&}/' |
+		paste -s -d,)
+	echo "RIG-RUN-BEGIN run=$run node=$node cpus=$cpus omp_places=$places"
 	# The console gets the working set while the run goes on (tee).
-	OMP_NUM_THREADS=$per_node OMP_PROC_BIND=true \
+	OMP_NUM_THREADS=$per_node OMP_PLACES=$places OMP_PROC_BIND=close \
 		taskset -c "$cpus" /tests/rig-run --name "run$run" \
-		--sample-after "$sample" $ready -- "$@" 2>/tmp/run.err |
-		tee /tmp/run.out
+		--sample-after "$sample" --exit-hold "$exithold" $ready \
+		-- "$@" 2>/tmp/run.err | tee /tmp/run.out
 	rc=$(sed -n 's/^RIG-RUN-RESULT .* exit=\([0-9-]*\).*/\1/p' /tmp/run.out)
 	rc=${rc:-1}
 	sed 's/^/workload stderr: /' /tmp/run.err | tail -5

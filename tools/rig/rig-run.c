@@ -2,27 +2,36 @@
 /*
  * rig-run: one run of a workload in the rig's inner guest, measured.
  *
- *   rig-run [--name NAME] [--sample-after SEC [--ready]] -- COMMAND [ARG...]
+ *   rig-run [--name NAME] [--sample-after SEC] [--ready]
+ *           [--exit-hold SEC] -- COMMAND [ARG...]
  *
- * Runs COMMAND, waits for it and prints
+ * Runs COMMAND under ptrace (PTRACE_O_TRACEEXIT), waits for it and prints
  *   RIG-RUN-RESULT name=NAME exit=E signal=S wall=SEC minflt=N majflt=N
- *                  utime=SEC stime=SEC
+ *                  utime=SEC stime=SEC samples=K
  * (guest page faults and CPU time of COMMAND and its children, from
- * wait4()).  With --sample-after, it samples COMMAND's working set once
- * it is set up.  With --ready, COMMAND says when: rig-run runs it with
- * NH_READY=stop in its environment, and COMMAND (one of the workloads of
- * experiments/workloads) stops itself with SIGSTOP then; rig-run samples
- * and continues it (SIGCONT), and leaves the pause out of wall=.
- * Without --ready it guesses: once COMMAND has run at least SEC seconds,
- * its resident memory has grown to GROWN times what it was at first
- * sight and has then not changed for STABLE_S (it has set up its working
- * set and computes), a guess that a loaded host can fool (a descheduled
- * guest looks stable).  Either way it reads the guest frames behind
- * COMMAND's private writable mappings (its heap, data and anonymous
- * memory: the working set) from /proc/PID/pagemap and prints them as
- * RIG-GPA NAME lines (rig-gpa.h), "RIG-RUN-SAMPLE name=NAME at=SEC
- * pages=N" after them, so that the host can sample their placement; if
- * COMMAND ends first there is no sample.
+ * wait4()).  With --sample-after SEC it samples COMMAND's working set,
+ * the guest frames behind its private writable mappings (heap, data,
+ * anonymous memory) read from /proc/PID/pagemap:
+ *   - kind=periodic: at SEC, 2 SEC, 4 SEC, 8 SEC... of the run, while it
+ *     runs (locality over the run's time, in a bounded number of samples);
+ *   - kind=ready: with --ready, COMMAND says when its data is set up:
+ *     rig-run runs it with NH_READY=stop in its environment, and COMMAND
+ *     (one of the workloads of experiments/workloads) stops itself with
+ *     SIGSTOP then; rig-run samples it and continues it;
+ *   - kind=exit: when COMMAND's main thread exits (the ptrace exit stop,
+ *     before the kernel takes its memory away), the whole working set it
+ *     still holds; COMMAND stays stopped --exit-hold seconds (default 2)
+ *     after the sample is printed, so that the host reads the placement
+ *     of those pages before the guest frees (and a free page report may
+ *     discard) them.
+ * Each sample is printed as RIG-GPA NAME lines (rig-gpa.h), then
+ *   RIG-RUN-SAMPLE name=NAME kind=K at=SEC pages=N faults=F
+ * (F: COMMAND's page faults so far, all its threads, /proc/PID/stat), so
+ * that the host can read their placement.  Pauses (ready, exit hold) are
+ * left out of wall=.  Signals COMMAND gets are passed on to it, but for
+ * stop signals, which would hang the run (SIGSTOP is --ready's).  A
+ * process whose main thread is killed by another thread's exit (or by
+ * SIGKILL) has no exit sample.
  * Runs as root (frame numbers in pagemap).  Exit status: COMMAND's, or 1.
  */
 #define _GNU_SOURCE
@@ -33,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,11 +51,7 @@
 #include "rig-gpa.h"
 
 #define PAGE 4096ULL
-/* Resident memory unchanged this long: the working set is set up. */
-#define STABLE_S 1.0
-/* ... after growing this much: not the stable start of a slow exec. */
-#define GROWN 4
-/* How often to look. */
+/* How often to look for the next periodic sample. */
 #define POLL_NS (50 * 1000 * 1000)
 
 static double now(void)
@@ -56,21 +62,30 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* @pid's resident pages, or -1. */
-static long resident(pid_t pid)
+/* @pid's page faults so far (minflt + majflt of all its threads), or -1. */
+static long faults(pid_t pid)
 {
-	char path[64];
-	long size, rss;
-	FILE *f;
-	int n;
+	char path[64], buf[1024], *p;
+	unsigned long minflt, majflt;
+	ssize_t got;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
 		return -1;
-	n = fscanf(f, "%ld %ld", &size, &rss);
-	fclose(f);
-	return n == 2 ? rss : -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return -1;
+	buf[got] = 0;
+	/* After "(comm)": state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %lu %*u %lu",
+			 &minflt, &majflt) != 2)
+		return -1;
+	return (long)(minflt + majflt);
 }
 
 static double tv_s(struct timeval tv)
@@ -142,25 +157,38 @@ static uint64_t *working_set(pid_t pid, size_t *count)
 	return frames;
 }
 
-/* Print @pid's working set for the host, as RIG-GPA lines. */
-static void sample(const char *name, pid_t pid, double at)
+/* Print @pid's working set for the host, as RIG-GPA lines; 1 if done. */
+static int sample(const char *name, pid_t pid, const char *kind, double at)
 {
-	size_t n = 0;
+	long so_far = faults(pid);
+	size_t n = SIZE_MAX;
 	uint64_t *frames = working_set(pid, &n);
 
-	if (!frames)
-		return;
+	/* Only a working set that could not be read leaves n alone. */
+	if (n == SIZE_MAX)
+		return 0;
 	rig_print_ranges(name, frames, n);
-	printf("RIG-RUN-SAMPLE name=%s at=%.2f pages=%zu\n", name, at, n);
+	printf("RIG-RUN-SAMPLE name=%s kind=%s at=%.2f pages=%zu faults=%ld\n",
+	       name, kind, at, n, so_far);
 	free(frames);
+	return 1;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 int main(int argc, char **argv)
 {
+	double sample_after = -1, exit_hold = 2, start, stopped, paused = 0;
+	double next_sample;
 	const char *name = "run";
-	double sample_after = -1, start, changed, stopped, paused = 0;
-	long rss = -1, first_rss = -1, now_rss;
-	int status, i, sampled = 0, ready = 0;
+	int status, i, ready = 0, ready_seen = 0, samples = 0, sig;
+	int traced = 0;
 	struct rusage ru;
 	pid_t pid, got;
 
@@ -170,19 +198,26 @@ int main(int argc, char **argv)
 			name = argv[++i];
 		else if (!strcmp(argv[i], "--sample-after") && i + 1 < argc)
 			sample_after = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--exit-hold") && i + 1 < argc)
+			exit_hold = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--ready"))
 			ready = 1;
 		else
 			break;
 	}
 	if (i + 1 >= argc || strcmp(argv[i], "--") ||
-	    (ready && sample_after < 0)) {
+	    (ready && sample_after < 0) || exit_hold < 0) {
 		fprintf(stderr, "usage: rig-run [--name NAME] "
-			"[--sample-after SEC [--ready]] -- COMMAND [ARG...]\n");
+			"[--sample-after SEC] [--ready] [--exit-hold SEC] "
+			"-- COMMAND [ARG...]\n");
 		return 2;
 	}
+	/* The first periodic sample; a zero interval would never end. */
+	if (sample_after >= 0 && sample_after < 0.1)
+		sample_after = 0.1;
+	next_sample = sample_after;
 
-	start = changed = now();
+	start = now();
 	pid = fork();
 	if (pid < 0) {
 		perror("rig-run: fork");
@@ -191,6 +226,11 @@ int main(int argc, char **argv)
 	if (!pid) {
 		if (ready)
 			setenv("NH_READY", "stop", 1);
+		/* Stops with SIGTRAP after the exec, for the options below. */
+		if (sample_after >= 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+			perror("rig-run: ptrace(PTRACE_TRACEME)");
+			_exit(127);
+		}
 		execvp(argv[i + 1], argv + i + 1);
 		fprintf(stderr, "rig-run: %s: %s\n", argv[i + 1],
 			strerror(errno));
@@ -198,56 +238,67 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		got = wait4(pid, &status, WUNTRACED |
-			    (sampled || sample_after < 0 || ready ? 0 : WNOHANG),
-			    &ru);
-		if (got == pid && WIFSTOPPED(status)) {
-			/* The workload's working set is set up (nh_ready()). */
-			stopped = now();
-			if (!sampled && sample_after >= 0) {
-				sample(name, pid, stopped - paused - start);
-				sampled = 1;
-			}
-			kill(pid, SIGCONT);
-			paused += now() - stopped;
-			continue;
-		}
-		if (got == pid)
-			break;
+		got = wait4(pid, &status, sample_after < 0 ? 0 : WNOHANG, &ru);
 		if (got < 0 && errno != EINTR) {
 			perror("rig-run: wait4");
 			return 1;
 		}
-		if (ready)
+		if (got == pid && !WIFSTOPPED(status))
+			break;
+		if (got == pid &&
+		    status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			/* The main thread exits: its memory is still there. */
+			stopped = now();
+			samples += sample(name, pid, "exit",
+					  stopped - paused - start);
+			sleep_s(exit_hold);
+			paused += now() - stopped;
+			ptrace(PTRACE_CONT, pid, NULL, NULL);
 			continue;
-		if (!sampled && sample_after >= 0) {
-			now_rss = resident(pid);
-			if (first_rss <= 0)
-				first_rss = now_rss;
-			if (now_rss != rss) {
-				rss = now_rss;
-				changed = now();
+		}
+		if (got == pid) {
+			/* A signal for the workload (ptrace's signal stop). */
+			sig = WSTOPSIG(status);
+			if (sig == SIGTRAP && !traced) {
+				/* The stop after exec: trace its exit. */
+				traced = 1;
+				if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
+					   PTRACE_O_TRACEEXIT |
+					   PTRACE_O_EXITKILL)) {
+					perror("rig-run: PTRACE_SETOPTIONS");
+					kill(pid, SIGKILL);
+				}
+				sig = 0;
+			} else if (sig == SIGSTOP && ready && !ready_seen) {
+				/* Its working set is set up (nh_ready()). */
+				stopped = now();
+				samples += sample(name, pid, "ready",
+						  stopped - paused - start);
+				ready_seen = 1;
+				paused += now() - stopped;
+				sig = 0;
+			} else if (sig == SIGSTOP || sig == SIGTSTP ||
+				   sig == SIGTTIN || sig == SIGTTOU) {
+				sig = 0;
 			}
-		}
-		if (!sampled && sample_after >= 0 && first_rss > 0 &&
-		    rss >= GROWN * first_rss &&
-		    now() - start >= sample_after &&
-		    now() - changed >= STABLE_S) {
-			sample(name, pid, now() - start);
-			sampled = 1;
+			ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
 			continue;
 		}
-		if (!sampled && sample_after >= 0) {
-			struct timespec ts = { 0, POLL_NS };
-
-			nanosleep(&ts, NULL);
+		if (sample_after < 0)
+			continue;
+		if (now() - paused - start >= next_sample) {
+			samples += sample(name, pid, "periodic",
+					  now() - paused - start);
+			next_sample *= 2;
+			continue;
 		}
+		sleep_s(POLL_NS / 1e9);
 	}
-	printf("RIG-RUN-RESULT name=%s exit=%d signal=%d wall=%.3f minflt=%ld majflt=%ld utime=%.3f stime=%.3f\n",
+	printf("RIG-RUN-RESULT name=%s exit=%d signal=%d wall=%.3f minflt=%ld majflt=%ld utime=%.3f stime=%.3f samples=%d\n",
 	       name, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	       WIFSIGNALED(status) ? WTERMSIG(status) : 0,
 	       now() - start - paused,
 	       ru.ru_minflt, ru.ru_majflt, tv_s(ru.ru_utime),
-	       tv_s(ru.ru_stime));
+	       tv_s(ru.ru_stime), samples);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
