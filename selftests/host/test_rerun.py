@@ -12,13 +12,23 @@ piece of the pipeline runs, in seconds instead of the rig's minutes.
   - two configurations, two runs each: every run is measured (locality,
     guest and host faults, QEMU CPU time, the device's counters), the
     tables, CSV and plot are written, exit status 0;
+  - a dynamically linked OpenMP program that does not say when its data
+    is set up, and grows it to its end: its libraries go into the guest,
+    it gets OMP_NUM_THREADS, OMP_PLACES and OMP_PROC_BIND from its node's
+    vCPUs, and each run's locality stands on >= 90% of its page faults
+    (the exit sample), while the periodic samples alone cover far less;
+  - the harness marks a run whose largest sample holds < 90% of its faults
+    "partial sample" (its parser, on made-up host lines: no guest);
   - a workload that crashes (SIGSEGV), a guest kernel that panics, and a
     harness stopped by SIGINT each end with a clear message, exit status
     1, and what was measured kept and marked PARTIAL.
 """
 
 import csv
+import importlib.machinery
+import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -52,6 +62,130 @@ int main(void)
 """
 
 
+#: Grows its working set in steps and holds it to its exit, the last step
+#: (24 of 32 MiB) the largest, and says nothing about it (no NH_READY):
+#: only a sample at its exit sees it all.  Prints what OpenMP gave it.
+GROW_C = r"""
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Writes first: a read first would map the zero page, a second fault. */
+static double touch(char *p, size_t bytes, int passes)
+{
+	double sum = 0;
+
+#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < bytes; i += 64)
+		p[i] = 1;
+	for (int k = 1; k < passes; k++) {
+#pragma omp parallel for schedule(static) reduction(+:sum)
+		for (size_t i = 0; i < bytes; i += 64) {
+			p[i] += 1;
+			sum += p[i];
+		}
+	}
+	return sum;
+}
+
+int main(void)
+{
+	const size_t step = 2 << 20;
+	const char *places = getenv("OMP_PLACES");
+	double sum = 0;
+
+	for (int i = 0; i < 4; i++) {
+		sum += touch(malloc(step), step, 4);
+		usleep(300000);
+	}
+	sum += touch(malloc(12 * step), 12 * step, 1);
+	printf("NH-RESULT kernel=grow threads=%d places=%d bind=%d "
+	       "omp_places=%s rate=%.0f unit=sum checksum=0x%lx\n",
+	       omp_get_max_threads(), omp_get_num_places(),
+	       (int)omp_get_proc_bind(), places ? places : "-", sum,
+	       (unsigned long)sum);
+	return 0;
+}
+"""
+
+
+def load_rerun():
+    """experiments/rerun, a script, as a module (its parser and tables)."""
+    loader = importlib.machinery.SourceFileLoader("rerun", str(RERUN))
+    spec = importlib.util.spec_from_loader("rerun", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def host_lines(samples: list[tuple[str, float, int, int]],
+               minflt: int) -> list[str]:
+    """What the host side prints for one run on node 1 with these samples
+    (kind, at, pages, faults so far), all pages local."""
+    lines = ["RIG-RESULT phase=begin run=1 node=1 cpus=1-1 "
+             "host_minflt=100 host_majflt=0 host_cpu_s=1.00"]
+    for kind, at, pages, faults in samples:
+        lines.append(f"RIG-RESULT phase=sample name=run1 kind={kind} "
+                     f"at={at} pages={pages} faults={faults} pages={pages} "
+                     f"node0=0 node1={pages} absent=0 error=0")
+    lines += [f"RIG-RESULT RUN-RESULT name=run1 exit=0 signal=0 wall=3.0 "
+              f"minflt={minflt} majflt=0 utime=1.0 stime=0.5 "
+              f"samples={len(samples)}",
+              "RIG-RESULT phase=end run=1 exit=0 host_minflt=900 "
+              "host_majflt=0 host_cpu_s=2.00"]
+    return lines
+
+
+class CoverageTest(unittest.TestCase):
+    """The harness's verdict on how much of a run its locality stands on."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rerun = load_rerun()
+
+    def boot(self, samples, minflt):
+        rerun = self.rerun
+        config = next(c for c in rerun.CONFIGS if c.name == "none")
+        boot = rerun.Boot(config)
+        rerun.parse(boot, host_lines(samples, minflt))
+        return boot
+
+    def test_partial_sample(self):
+        # Periodic samples saw 2,000 and 3,000 pages of 10,000 faults; the
+        # exit sample is missing (a thread's exit killed the main one).
+        boot = self.boot([("periodic", 1.0, 2000, 2100),
+                          ("periodic", 2.0, 3000, 3100)], 10000)
+        r = boot.runs[0]
+        self.assertEqual((r.pages, r.sample.kind), (3000, "periodic"))
+        self.assertAlmostEqual(r.coverage, 0.3)
+        self.assertTrue(r.partial_sample)
+        text = self.rerun.tables([boot], False)
+        self.assertIn("**Partial sample**: the locality of none run 1", text)
+        self.assertIn("30.0% (partial sample)", text)
+        self.assertIn("run 1: partial sample", text)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "results.csv"
+            self.rerun.write_csv(path, [boot], False)
+            with open(path, newline="") as f:
+                row = next(csv.DictReader(f))
+        self.assertEqual((row["partial_sample"], row["sample_kind"],
+                          row["samples"]), ("1", "periodic", "2"))
+
+    def test_whole_working_set(self):
+        # The exit sample holds 9,500 of 10,000 faults: 95%, not partial.
+        boot = self.boot([("periodic", 1.0, 2000, 2100),
+                          ("exit", 2.5, 9500, 10000)], 10000)
+        r = boot.runs[0]
+        self.assertEqual((r.pages, r.sample.kind), (9500, "exit"))
+        self.assertFalse(r.partial_sample)
+        self.assertEqual(r.local, 1.0)
+        self.assertNotIn("artial sample", self.rerun.tables([boot], False))
+        # 89.9%: partial.
+        boot = self.boot([("exit", 2.5, 8990, 10000)], 10000)
+        self.assertTrue(boot.runs[0].partial_sample)
+
+
 def rerun_command(out: Path, *extra: str) -> list[str]:
     return [str(RERUN), "--mode", "host", "--nodes", "0,0",
             "--accel", "tcg", "--timeout", "240", "--out", str(out),
@@ -77,13 +211,16 @@ class RerunHarnessTest(unittest.TestCase):
               f"{time.monotonic() - start:.0f} s")
         return proc
 
-    def static_program(self, name: str, source: str) -> Path:
+    def program(self, name: str, source: str, *flags: str) -> Path:
         src = self.tmp / f"{name}.c"
         src.write_text(source)
         binary = self.tmp / name
-        subprocess.run(["cc", "-O2", "-static", "-o", str(binary), str(src)],
+        subprocess.run(["cc", "-O2", *flags, "-o", str(binary), str(src)],
                        check=True)
         return binary
+
+    def static_program(self, name: str, source: str) -> Path:
+        return self.program(name, source, "-static")
 
     def rows(self) -> list[dict]:
         with open(self.tmp / "results.csv", newline="") as f:
@@ -121,6 +258,43 @@ class RerunHarnessTest(unittest.TestCase):
         self.assertIn("--mode host", text)
         if shutil.which("gnuplot"):
             self.assertGreater((self.tmp / "results.png").stat().st_size, 0)
+
+    def test_unannounced_dynamic_openmp(self):
+        grow = self.program("grow", GROW_C, "-fopenmp")
+        proc = self.run_rerun("-c", "none", "--runs", "2", "--exit-hold",
+                              "1", "--workload", str(grow))
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:])
+        self.assertRegex(proc.stdout, r"dynamically linked; the guest gets "
+                         r"its libraries and loader \(.*libgomp\.so\.1.*"
+                         r"ld-linux-x86-64\.so\.2")
+        rows = self.rows()
+        self.assertEqual(len(rows), 2)
+        with open(self.tmp / "samples.csv", newline="") as f:
+            samples = list(csv.DictReader(f))
+        for r in rows:
+            faults = int(r["guest_minflt"]) + int(r["guest_majflt"])
+            mine = [s for s in samples if s["run"] == r["run"]]
+            periodic = max((int(s["pages"]) for s in mine
+                            if s["kind"] == "periodic"), default=0)
+            print(f"# grow run {r['run']}: {r['samples']} samples, locality "
+                  f"on the {r['sample_kind']} sample: {r['pages']} pages of "
+                  f"{faults} faults ({float(r['coverage']):.1%}); the "
+                  f"largest periodic one had {periodic}")
+            # 32 MiB: 8192 pages, all held to the exit, where it is read.
+            self.assertEqual(r["sample_kind"], "exit")
+            self.assertGreaterEqual(int(r["pages"]), 8192)
+            self.assertGreaterEqual(float(r["coverage"]), 0.9)
+            self.assertEqual(r["partial_sample"], "0")
+            self.assertEqual(float(r["local"]), 1.0)
+            # The last 24 MiB come after the first periodic samples.
+            self.assertLess(periodic, 0.9 * faults)
+        # OpenMP got the run's node: one vCPU of 2, one place, bound close.
+        log = (self.tmp / "logs" / "console-none.log").read_text()
+        got = re.findall(r"RIG-RESULT NH-RESULT kernel=grow threads=(\d+) places=(\d+) "
+                         r"bind=(\d+) omp_places=(\S+)", log)
+        self.assertEqual(got, [("1", "1", "3", "{1}"), ("1", "1", "3", "{0}")])
+        self.assertNotIn("artial sample",
+                         (self.tmp / "results.md").read_text())
 
     def test_workload_crash(self):
         crash = self.static_program("crash", CRASH_C)
