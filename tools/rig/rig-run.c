@@ -238,7 +238,9 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		got = wait4(pid, &status, sample_after < 0 ? 0 : WNOHANG, &ru);
+		/* No periodic sample to take (none wanted, or after the
+		 * exit sample): wait. */
+		got = wait4(pid, &status, next_sample < 0 ? 0 : WNOHANG, &ru);
 		if (got < 0 && errno != EINTR) {
 			perror("rig-run: wait4");
 			return 1;
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 					  stopped - paused - start);
 			sleep_s(exit_hold);
 			paused += now() - stopped;
+			next_sample = -1;
 			ptrace(PTRACE_CONT, pid, NULL, NULL);
 			continue;
 		}
@@ -284,7 +287,7 @@ int main(int argc, char **argv)
 			ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
 			continue;
 		}
-		if (sample_after < 0)
+		if (next_sample < 0)
 			continue;
 		if (now() - paused - start >= next_sample) {
 			samples += sample(name, pid, "periodic",
