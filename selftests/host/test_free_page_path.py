@@ -19,6 +19,7 @@ while the guest runs.
     cycles with reports at the lowest order, and again without the driver.
 """
 
+import hashlib
 import os
 import re
 import subprocess
@@ -32,9 +33,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools" / "vm"))
 
 from numahint_vm.hostmem import ResidentSampler  # noqa: E402
+from numahint_vm.paths import default_qemu  # noqa: E402
 from numahint_vm.scenario import ScriptGuest  # noqa: E402
 
 MiB = 1 << 20
+QEMU = str(default_qemu())
 TOUCHED = 256 * MiB
 STRESS_BYTES = os.environ.get("NUMAHINT_STRESS_BYTES", str(2 << 30))
 
@@ -163,6 +166,143 @@ class DiscardTest(unittest.TestCase):
         self.assertEqual(stats["report-bytes-discarded"], 0)
         self.assertGreater(stats["report-skipped-disabled"], 0)
         self.assertLess(dropped, 0.1 * TOUCHED)
+
+
+def discard_lines(stderr):
+    """QEMU's stderr lines about discarding guest RAM."""
+    return [line for line in stderr.splitlines()
+            if "discard" in line.lower() or "numahint" in line]
+
+
+class TemplateFile:
+    """A file of `size` bytes on tmpfs, each MiB filled with its own
+    non-zero byte, that QEMU maps as guest RAM; .sha256() hashes it."""
+
+    def __init__(self, size):
+        self.size = size
+        self._dir = tempfile.TemporaryDirectory(dir="/dev/shm",
+                                                prefix="numahint-template-")
+        self.path = Path(self._dir.name) / "template"
+        with open(self.path, "wb") as f:
+            for i in range(size // MiB):
+                f.write(self.chunk(i))
+
+    @staticmethod
+    def chunk(i):
+        return bytes([i % 255 + 1]) * MiB
+
+    def sha256(self):
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def backend(self, **opts):
+        extra = "".join(f",{k}={v}" for k, v in opts.items())
+        return ("-object", f"memory-backend-file,id=ram0,size={self.size},"
+                f"mem-path={self.path}{extra}",
+                "-machine", "memory-backend=ram0")
+
+    def cleanup(self):
+        self._dir.cleanup()
+
+
+class HostSafetyTest(unittest.TestCase):
+    """A guest reports all its free memory where the host must not, or
+    cannot, discard it: nothing outside the guest is harmed, and QEMU's
+    log says so at most once."""
+
+    MEMORY = 512 * MiB
+
+    def report(self, name, memory_args, device=""):
+        """Boot a guest that frees 256 MiB after boot's own free memory;
+        return the device's counters and QEMU's lines about discards."""
+        script = "exec /tests/numahint_report_test\n"
+        with ScriptGuest(script, device=device, memory="512M",
+                         extra_args=memory_args) as run:
+            run.guest.wait_for_report()
+            stats = run.settled_stats()
+        lines = discard_lines(run.guest.result.qemu_stderr)
+        diagnostic(f"{name}: {stats['report-requests']} reports, "
+                   f"{stats['report-ranges']} ranges, "
+                   f"{stats['report-bytes-discarded'] // MiB} MiB discarded, "
+                   f"skipped private {stats['report-skipped-private']}, "
+                   f"failed {stats['report-discard-failed']}, skipped after "
+                   f"a failure {stats['report-skipped-failed']}; "
+                   f"{len(lines)} line(s) in QEMU's log: {lines[:3]}")
+        return stats, lines
+
+    def test_private_template_file_is_never_punched(self):
+        template = TemplateFile(self.MEMORY)
+        try:
+            before = template.sha256()
+            stats, lines = self.report("template file share=off",
+                                       template.backend(share="off"))
+            after = template.sha256()
+            # Another VM started from the template reads the pattern.
+            with tempfile.TemporaryDirectory() as tmp:
+                dump = Path(tmp) / "ram"
+                qmp = ('{"execute": "qmp_capabilities"}\n'
+                       '{"execute": "pmemsave", "arguments": {"val": %d, '
+                       '"size": %d, "filename": "%s"}}\n'
+                       '{"execute": "quit"}\n' %
+                       (MiB, self.MEMORY - MiB, dump))
+                subprocess.run([os.environ.get("NUMAHINT_QEMU", QEMU), "-M",
+                                "pc", "-m", "512M", "-nodefaults", "-display",
+                                "none", "-S", "-qmp", "stdio",
+                                *template.backend(share="off")],
+                               input=qmp, capture_output=True, text=True,
+                               timeout=60, check=True)
+                seen = dump.read_bytes()
+        finally:
+            template.cleanup()
+        wrong = [i for i in range(1, self.MEMORY // MiB)
+                 if seen[(i - 1) * MiB:i * MiB] != TemplateFile.chunk(i)]
+        diagnostic(f"template sha256 {before[:16]} -> {after[:16]}; a second "
+                   f"QEMU read {len(wrong)} MiB unlike the template")
+        self.assertEqual(before, after, "the template file changed")
+        self.assertEqual(wrong, [])
+        self.assertGreater(stats["report-skipped-private"], 0)
+        self.assertEqual(stats["report-bytes-discarded"], 0)
+        self.assertEqual(len(lines), 1, lines)
+
+    def test_mem_lock_logs_once(self):
+        stats, lines = self.report("-overcommit mem-lock=on",
+                                   ("-overcommit", "mem-lock=on"))
+        self.assertEqual(stats["report-discard-failed"], 0)
+        self.assertLessEqual(len(lines), 1, lines)
+
+    def test_read_only_file_logs_once(self):
+        template = TemplateFile(self.MEMORY)
+        try:
+            before = template.sha256()
+            stats, lines = self.report(
+                "file readonly=on,rom=off",
+                template.backend(share="off", readonly="on", rom="off"))
+            self.assertEqual(template.sha256(), before)
+        finally:
+            template.cleanup()
+        self.assertGreater(stats["report-skipped-private"], 0)
+        self.assertEqual(stats["report-discard-failed"], 0)
+        self.assertLessEqual(len(lines), 1, lines)
+
+    def test_failing_discards_log_once_then_stop(self):
+        """share=on on ramfs: QEMU cannot punch holes there."""
+        mount = tempfile.mkdtemp(prefix="numahint-ramfs-")
+        res = subprocess.run(["mount", "-t", "ramfs", "none", mount],
+                             capture_output=True, text=True, check=False)
+        if res.returncode:
+            os.rmdir(mount)
+            self.skipTest(f"cannot mount ramfs: {res.stderr.strip()}")
+        try:
+            stats, lines = self.report(
+                "file on ramfs share=on",
+                ("-object", f"memory-backend-file,id=ram0,size=512M,"
+                 f"mem-path={mount}/ram,share=on",
+                 "-machine", "memory-backend=ram0"))
+        finally:
+            subprocess.run(["umount", mount], check=False)
+            os.rmdir(mount)
+        self.assertEqual(stats["report-discard-failed"], 1)
+        self.assertGreater(stats["report-skipped-failed"], 0)
+        self.assertEqual(len(lines), 1, lines)
 
 
 class NoDataLostTest(unittest.TestCase):
