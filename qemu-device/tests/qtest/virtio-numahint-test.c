@@ -1183,6 +1183,73 @@ static void test_unchecked_config_keeps_protocol_bound(void *obj, void *data,
     numahint_cleanup(&nh);
 }
 
+/*
+ * A hostile guest fills the whole touch queue with requests of
+ * max_touch_events events each, scattered so that none merge, and
+ * notifies once: the device takes every one of them in that one call,
+ * under the main loop lock.  The driver sets the queue's size, up to
+ * 1024 whatever queue-size says.  Reports max-kick-ns, the longest call.
+ */
+static void test_full_touch_queue_one_kick(void *obj, void *data,
+                                           QGuestAllocator *a)
+{
+    g_autofree struct virtio_numahint_touch *t = NULL;
+    uint64_t req, resp_addr, span, events, kick_ns;
+    uint32_t nr, nr_req, i, head, len;
+    QVirtQueue *vq;
+    uint16_t idx;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    vq = nh.vq[VIRTIO_NUMAHINT_VQ_TOUCH];
+    nr = qvirtio_config_readl(nh.vdev,
+                              offsetof(struct virtio_numahint_config,
+                                       max_touch_events));
+    /* Every other page of guest RAM above 1 MiB. */
+    span = (nh.ram_size - SZ_2M) / (2 * PAGE);
+    t = g_new(struct virtio_numahint_touch, nr);
+    for (i = 0; i < nr; i++) {
+        t[i] = mktouch(SZ_2M / 2 + (i % span) * 2 * PAGE, 1, 0);
+    }
+    /* One request and one response buffer, named by every chain. */
+    req = numahint_write_req(&nh, VIRTIO_NUMAHINT_REQ_TOUCH, nr, t,
+                             nr * sizeof(*t));
+    resp_addr = numahint_alloc_resp(&nh, sizeof(struct virtio_numahint_resp));
+    nr_req = vq->size / 2;
+    events = numahint_stat(&nh, "touch-events");
+
+    idx = qtest_readw(nh.qts, vq->avail + 2);
+    for (i = 0; i < nr_req; i++) {
+        head = qvirtqueue_add(nh.qts, vq, req,
+                              sizeof(struct virtio_numahint_req) +
+                              nr * sizeof(*t), false, true);
+        qvirtqueue_add(nh.qts, vq, resp_addr,
+                       sizeof(struct virtio_numahint_resp), true, false);
+        qtest_writew(nh.qts, vq->avail + 4 + 2 * ((idx + i) % vq->size),
+                     head);
+    }
+    qtest_writew(nh.qts, vq->avail + 2, idx + nr_req);
+    nh.vdev->bus->virtqueue_kick(nh.vdev, vq);
+
+    for (i = 0; i < nr_req; i++) {
+        uint32_t used;
+
+        g_assert_true(qvirtqueue_get_buf(nh.qts, vq, &used, &len));
+        g_assert_cmpuint(len, ==, sizeof(struct virtio_numahint_resp));
+    }
+    g_assert_cmpuint(numahint_stat(&nh, "touch-events"), ==,
+                     events + (uint64_t)nr_req * nr);
+    kick_ns = numahint_stat(&nh, "max-kick-ns");
+    g_test_message("one notification: %u requests of %u events, the main "
+                   "loop lock held for %.1f ms (max-kick-ns)", nr_req, nr,
+                   kick_ns / 1e6);
+    g_assert_cmpuint(kick_ns, >, 0);
+    numahint_check_running(&nh);
+    guest_free(nh.alloc, req);
+    guest_free(nh.alloc, resp_addr);
+    numahint_cleanup(&nh);
+}
+
 /* --- registration --- */
 
 static const char *const bad_range_names[] = {
@@ -1272,6 +1339,10 @@ static void register_virtio_numahint_test(void)
                  test_touch_bad_events_are_rejected, &opts);
     opts.edge.extra_device_opts = NULL;
 
+    opts.edge.extra_device_opts = "first-touch=on,vcpu-nodes=0";
+    qos_add_test("full-touch-queue-in-one-notification", "virtio-numahint",
+                 test_full_touch_queue_one_kick, &opts);
+    opts.edge.extra_device_opts = NULL;
     qos_add_test("read-only-shadow-bios-is-rejected", "virtio-numahint",
                  test_read_only_shadow_bios_is_rejected, NULL);
     qos_add_test("iommu-platform-is-refused", "virtio-numahint",

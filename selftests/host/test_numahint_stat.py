@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""tools/numahint-stat against a real QEMU.
+
+- its parsers, on fixed /proc and `info ramblock` text;
+- a paused QEMU (no guest) whose guest RAM is a preallocated 64 MiB
+  backend: numahint-stat finds the device by type with no id, takes
+  QEMU's pid from the QMP socket, counts exactly the backend's 64 MiB
+  (none of QEMU's other mappings), reports every counter of the device's
+  list, and refuses to guess between two devices;
+- a live guest booted with `-device virtio-numahint` (the short name)
+  running an allocation churn with the driver loaded: the device's
+  counters move, every rate is the counters' difference over its
+  interval, the resident size agrees with QEMU's pagemap, and --plot
+  writes a PNG.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from importlib.machinery import SourceFileLoader
+from importlib.util import module_from_spec, spec_from_loader
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools" / "vm"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from numahint_stats import NAMES  # noqa: E402
+from numahint_vm.hostmem import resident_bytes  # noqa: E402
+from numahint_vm.paths import default_qemu  # noqa: E402
+from numahint_vm.scenario import ScriptGuest  # noqa: E402
+
+TOOL = REPO / "tools" / "numahint-stat"
+QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
+MIB = 1 << 20
+
+
+def load_tool():
+    loader = SourceFileLoader("numahint_stat", str(TOOL))
+    module = module_from_spec(spec_from_loader("numahint_stat", loader))
+    loader.exec_module(module)
+    return module
+
+
+stat = load_tool()
+
+
+def run_tool(*args, timeout=120):
+    return subprocess.run([sys.executable, str(TOOL), *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def json_reports(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+class ParseTest(unittest.TestCase):
+    RAMBLOCK = (
+        "              Block Name    PSize              Offset"
+        "               Used              Total                HVA  RO\r\n"
+        "                      m0    4 KiB  0x0000000000000000 "
+        "0x0000000008000000 0x0000000008000000 0x00007f381be00000  rw\r\n"
+        "                 pc.bios    4 KiB  0x0000000010000000 "
+        "0x0000000000040000 0x0000000000040000 0x00007f382a600000  ro\r\n"
+        "                      h0    2 MiB  0x0000000008000000 "
+        "0x0000000004000000 0x0000000004000000 0x00007f3000000000  rw\r\n")
+
+    def test_ramblocks(self):
+        self.assertEqual(stat.parse_ramblocks(self.RAMBLOCK), {
+            "m0": (0x7f381be00000, 0x8000000),
+            "pc.bios": (0x7f382a600000, 0x40000),
+            "h0": (0x7f3000000000, 0x4000000)})
+
+    def test_numa_maps_counts_only_guest_ram_per_node(self):
+        maps = ("7f3000000000-7f3004000000 rw-s 00000000 00:0f 1 /h0\n"
+                "7f381be00000-7f3823e00000 rw-p 00000000 00:00 0\n"
+                "7f3823e00000-7f3823e01000 ---p 00000000 00:00 0\n"
+                "7f382a600000-7f382a640000 rw-p 00000000 00:00 0\n")
+        numa_maps = (
+            "7f3000000000 default file=/h0 huge dirty=3 N0=1 N1=2 "
+            "kernelpagesize_kB=2048\n"
+            "7f381be00000 default anon=300 dirty=300 N0=100 N1=200 "
+            "kernelpagesize_kB=4\n"
+            "7f3823e00000 default\n"
+            "7f382a600000 default anon=64 dirty=64 N0=64 "
+            "kernelpagesize_kB=4\n")
+        ranges = [(0x7f381be00000, 0x8000000), (0x7f3000000000, 0x4000000)]
+        self.assertEqual(
+            stat.node_bytes(numa_maps, stat.parse_maps(maps), ranges),
+            {0: 100 * 4096 + 1 * 2 * MIB, 1: 200 * 4096 + 2 * 2 * MIB})
+
+    def test_rates_are_differences_over_the_interval(self):
+        before = {"report-bytes-discarded": 0, "touch-events": 10,
+                  "report-rejected": 1, "touch-rejected": 2}
+        after = {"report-bytes-discarded": 6 * MIB, "touch-events": 40,
+                 "report-rejected": 4, "touch-rejected": 5}
+        rates = stat.rates(before, after, 2.0)
+        self.assertEqual(rates["discarded-mib"], 3.0)
+        self.assertEqual(rates["events"], 15.0)
+        self.assertEqual(rates["rejected"], 3.0)
+        # A counter the device does not have is unknown, not zero.
+        self.assertIsNone(rates["huge-split"])
+
+
+class PausedQEMU:
+    """A paused QEMU (qtest, no guest) with a QMP socket for the tool."""
+
+    def __init__(self, *args):
+        self._dir = tempfile.TemporaryDirectory(prefix="numahint-stat-")
+        self.sock = os.path.join(self._dir.name, "qmp.sock")
+        self.proc = subprocess.Popen(
+            [QEMU, "-M", "q35", "-nodefaults", "-display", "none",
+             "-accel", "qtest", "-S", *args,
+             "-qmp", f"unix:{self.sock},server=on,wait=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError("QEMU did not start: " +
+                                   self.proc.stderr.read())
+            time.sleep(0.05)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+        self._dir.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+PREALLOC_RAM = ("-m", "64M", "-object",
+                "memory-backend-ram,id=ram0,size=64M,prealloc=on",
+                "-machine", "memory-backend=ram0")
+
+
+class PausedQEMUTest(unittest.TestCase):
+    def test_once_finds_the_device_pid_and_guest_ram(self):
+        with PausedQEMU(*PREALLOC_RAM, "-device", "virtio-numahint") as qemu:
+            out = run_tool(qemu.sock, "--once", "--interval", "0.2",
+                           "--json")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            reports = json_reports(out.stdout)
+            self.assertEqual(len(reports), 1, out.stdout)
+            report = reports[0]
+            self.assertEqual(report["pid"], qemu.proc.pid)
+            self.assertEqual(report["device"], "/machine/peripheral-anon/"
+                             "device[0]/virtio-backend")
+            # Exactly the preallocated backend: not the BIOS, ROMs and
+            # ACPI tables QEMU also maps as RAM blocks, nor its heap.
+            self.assertEqual(report["ram"]["resident"], 64 * MIB)
+            self.assertEqual(sum(report["ram"]["nodes"].values()), 64 * MIB)
+            self.assertEqual(set(report["stats"]), set(NAMES))
+            self.assertEqual(set(report["rates"]),
+                             {r.key for r in stat.RATES})
+            self.assertTrue(all(v == 0 for v in report["rates"].values()),
+                            report["rates"])
+            self.assertEqual(len(report["vcpus"]), 1)
+
+    def test_screen_and_csv(self):
+        with PausedQEMU(*PREALLOC_RAM, "-device", "virtio-numahint,id=nh0",
+                        "-device", "virtio-numahint,id=nh1") as qemu:
+            out = run_tool(qemu.sock, "--count", "2", "--interval", "0.2",
+                           "--device", "nh1")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout.count("numahint-stat: QEMU pid "
+                                              f"{qemu.proc.pid}, /machine/"
+                                              "peripheral/nh1/virtio-backend"),
+                             2, out.stdout)
+            self.assertRegex(out.stdout, r"resident \(MiB\) +64\.0")
+            out = run_tool(qemu.sock, "--count", "3", "--interval", "0.2",
+                           "--csv", "--device", "/machine/peripheral/nh0")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            rows = [line.split(",") for line in out.stdout.splitlines()]
+            self.assertEqual(len(rows), 4, out.stdout)
+            header = rows[0]
+            self.assertIn("discarded_mib_per_s", header)
+            resident = header.index("resident_mib")
+            self.assertTrue(all(float(r[resident]) == 64.0 for r in rows[1:]))
+
+    def test_two_devices_need_a_choice(self):
+        with PausedQEMU("-device", "virtio-numahint",
+                        "-device", "virtio-numahint") as qemu:
+            out = run_tool(qemu.sock, "--once", "--interval", "0.1")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("2 virtio-numahint devices in this VM", out.stderr)
+            self.assertIn("choose one with --device", out.stderr)
+
+    def test_no_device(self):
+        with PausedQEMU("-device", "virtio-balloon") as qemu:
+            out = run_tool(qemu.sock, "--once", "--interval", "0.1")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("no virtio-numahint devices in this VM", out.stderr)
+
+    def test_qemu_going_away_still_plots(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            png = Path(tmp) / "run.png"
+            with PausedQEMU("-device", "virtio-numahint") as qemu:
+                proc = subprocess.Popen(
+                    [sys.executable, str(TOOL), qemu.sock, "--json",
+                     "--interval", "0.2", "--plot", str(png)],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                time.sleep(2)
+                qemu.proc.kill()
+                out, err = proc.communicate(timeout=60)
+            self.assertEqual(proc.returncode, 1, err)
+            self.assertGreaterEqual(len(json_reports(out)), 2, out)
+            self.assertTrue(png.read_bytes().startswith(b"\x89PNG"), err)
+
+
+# The churn maps, writes and unmaps anonymous memory on every vCPU: its
+# allocations are first-touch events, and what it frees (in transparent
+# huge pages, -H, whole blocks) page reporting reports.
+CHURN_SECONDS = 40
+SCRIPT = (f"echo NUMAHINT-STAT-GO\n"
+          f"exec /tests/numahint_churn -H -m 32 -n 0 -t {CHURN_SECONDS}\n")
+REPORTS = 10
+INTERVAL = 2.0
+
+
+class LiveGuestTest(unittest.TestCase):
+    def test_live_guest(self):
+        tmp = tempfile.TemporaryDirectory(prefix="numahint-stat-")
+        self.addCleanup(tmp.cleanup)
+        sock = os.path.join(tmp.name, "stat.sock")
+        png = Path(tmp.name) / "run.png"
+        # The runner keeps its own QMP connection: the tool gets a second
+        # monitor, as it would beside libvirt's.
+        with ScriptGuest(SCRIPT, memory="512M", plug_device=False,
+                         extra_args=("-device", "virtio-numahint,id=nh0",
+                                     "-qmp",
+                                     f"unix:{sock},server=on,wait=off"),
+                         timeout=600) as run:
+            self.assertIsNotNone(run.guest.wait_for_line("NUMAHINT-STAT-GO"),
+                                 "the guest did not start the churn")
+            out = run_tool(sock, "--json", "--count", str(REPORTS),
+                           "--interval", str(INTERVAL), "--plot", str(png),
+                           timeout=REPORTS * INTERVAL + 120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            reports = json_reports(out.stdout)
+            # Once the churn is over and the guest idles: numa_maps and
+            # QEMU's pagemap agree on the resident guest RAM.
+            self.assertIsNotNone(run.guest.wait_for_line(r"# churn: "),
+                                 "the churn did not finish")
+            time.sleep(5)
+            after = json_reports(run_tool(sock, "--once", "--json",
+                                          "--interval", "0.5").stdout)[0]
+            block = run.ram_block()
+            pagemap = resident_bytes(run.guest.pid, block.host, block.used)
+            pid = run.guest.pid
+        self.assertEqual(len(reports), REPORTS, out.stdout)
+        first, last = reports[0], reports[-1]
+        self.assertEqual(first["device"], "/machine/peripheral/nh0/"
+                         "virtio-backend")
+        self.assertEqual(first["pid"], pid)
+        # The churn moved the counters, and the rates show it.
+        for counter, rate in (("touch-events", "events"),
+                              ("report-bytes-discarded", "discarded-mib")):
+            self.assertGreater(last["stats"][counter],
+                               first["stats"][counter], counter)
+            self.assertTrue(any(r["rates"][rate] > 0 for r in reports),
+                            f"{rate}: {[r['rates'][rate] for r in reports]}")
+        # Every rate is its counters' difference over its interval.
+        for before, now in zip(reports, reports[1:]):
+            self.assertAlmostEqual(now["interval"], INTERVAL, delta=1.0)
+            for rate in stat.RATES:
+                delta = (sum(now["stats"][c] for c in rate.counters)
+                         - sum(before["stats"][c] for c in rate.counters))
+                self.assertAlmostEqual(
+                    now["rates"][rate.key] * now["interval"],
+                    delta / rate.scale, delta=1e-3 * max(1, delta),
+                    msg=rate.key)
+        for report in reports:
+            self.assertGreater(report["ram"]["resident"], 0)
+            self.assertLessEqual(report["ram"]["resident"], 512 * MIB)
+        self.assertAlmostEqual(after["ram"]["resident"], pagemap,
+                               delta=0.02 * pagemap)
+        self.assertGreater(png.stat().st_size, 10000)
+        self.assertTrue(png.read_bytes().startswith(b"\x89PNG"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
