@@ -20,6 +20,7 @@
 #include "qemu/bswap.h"
 #include "qemu/module.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_ring.h"
@@ -1183,6 +1184,69 @@ static void test_unchecked_config_keeps_protocol_bound(void *obj, void *data,
     numahint_cleanup(&nh);
 }
 
+/* The guest-physical address of memory device @id (query-memory-devices). */
+static uint64_t numahint_memory_device_addr(Numahint *nh, const char *id)
+{
+    QDict *rsp;
+    QListEntry *e;
+    uint64_t addr = 0;
+
+    rsp = qtest_qmp(nh->qts, "{ 'execute': 'query-memory-devices' }");
+    g_assert_true(qdict_haskey(rsp, "return"));
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(rsp, "return"), e) {
+        QDict *data = qdict_get_qdict(qobject_to(QDict, qlist_entry_obj(e)),
+                                      "data");
+
+        if (!g_strcmp0(qdict_get_try_str(data, "id"), id)) {
+            addr = stat_field(data, "addr");
+        }
+    }
+    qobject_unref(rsp);
+    g_assert_cmpuint(addr, !=, 0);
+    return addr;
+}
+
+/*
+ * Free pages are given back only from guest system RAM: a pc-dimm's range
+ * is discarded, an NVDIMM's (the guest's storage, whatever the guest
+ * does with it) is kept and counted.
+ */
+static void test_only_system_ram_is_discarded(void *obj, void *data,
+                                              QGuestAllocator *a)
+{
+    struct virtio_numahint_range r;
+    struct virtio_numahint_resp resp;
+    uint64_t dimm, nvdimm, skipped, discarded;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    dimm = numahint_memory_device_addr(&nh, "dimm0");
+    nvdimm = numahint_memory_device_addr(&nh, "nv0");
+    fill(&nh, dimm, SZ_2M, PATTERN);
+    fill(&nh, nvdimm, SZ_2M, PATTERN);
+
+    skipped = numahint_stat(&nh, "report-skipped-not-system-ram");
+    discarded = numahint_stat(&nh, "report-bytes-discarded");
+    r = mkrange(nvdimm, SZ_2M);
+    numahint_report(&nh, &r, 1, &resp);
+    g_assert_cmpuint(resp.status, ==, VIRTIO_NUMAHINT_RESP_OK);
+    g_assert_cmpuint(resp.nr_done, ==, 1);
+    g_assert_cmpuint(numahint_stat(&nh, "report-skipped-not-system-ram"), ==,
+                     skipped + 1);
+    g_assert_cmpuint(numahint_stat(&nh, "report-bytes-discarded"), ==,
+                     discarded);
+    check_fill(&nh, nvdimm, SZ_2M, PATTERN);
+
+    r = mkrange(dimm, SZ_2M);
+    numahint_report(&nh, &r, 1, &resp);
+    g_assert_cmpuint(resp.status, ==, VIRTIO_NUMAHINT_RESP_OK);
+    g_assert_cmpuint(numahint_stat(&nh, "report-bytes-discarded"), ==,
+                     discarded + SZ_2M);
+    check_fill(&nh, dimm, SZ_2M, 0);
+    numahint_check_running(&nh);
+    numahint_cleanup(&nh);
+}
+
 /*
  * A hostile guest fills the whole touch queue with requests of
  * max_touch_events events each, scattered so that none merge, and
@@ -1339,6 +1403,15 @@ static void register_virtio_numahint_test(void)
                  test_touch_bad_events_are_rejected, &opts);
     opts.edge.extra_device_opts = NULL;
 
+    opts.edge.after_cmd_line = "-m 256M,slots=2,maxmem=1G "
+        "-machine nvdimm=on "
+        "-object memory-backend-ram,id=dimm-mem,size=2M "
+        "-device pc-dimm,memdev=dimm-mem,id=dimm0 "
+        "-object memory-backend-ram,id=nv-mem,size=2M "
+        "-device nvdimm,memdev=nv-mem,id=nv0";
+    qos_add_test("only-system-ram-is-discarded", "virtio-numahint",
+                 test_only_system_ram_is_discarded, &opts);
+    opts.edge.after_cmd_line = NULL;
     opts.edge.extra_device_opts = "first-touch=on,vcpu-nodes=0";
     qos_add_test("full-touch-queue-in-one-notification", "virtio-numahint",
                  test_full_touch_queue_one_kick, &opts);
