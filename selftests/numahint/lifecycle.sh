@@ -456,11 +456,16 @@ do_reset() {
 	# A task stuck since the failure has been blocked for longer than
 	# hung_task_timeout_secs by now, and the kernel said so.
 	sleep $((hung_s * 2))
-	rmmod virtio_numahint &
+	# Not on our stdout: a stuck rmmod would hold the test's output open.
+	rmmod virtio_numahint >/tmp/numahint-lifecycle.rmmod 2>&1 &
 	rmmod_pid=$!
 	if wait_for rmmod_done "rmmod virtio_numahint still running"; then
 		wait "$rmmod_pid"
-		verdict "rmmod virtio_numahint returns and succeeds" $?
+		status=$?
+		while read -r line; do
+			msg "rmmod: $line"
+		done </tmp/numahint-lifecycle.rmmod
+		verdict "rmmod virtio_numahint returns and succeeds" $status
 	else
 		not_ok "rmmod virtio_numahint returns and succeeds"
 	fi
