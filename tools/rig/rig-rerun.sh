@@ -22,6 +22,10 @@
 #   rig.exithold=SEC           keep the exited workload's memory SEC
 #                              seconds after its exit sample (default 2),
 #                              for the host to read its placement
+#   rig.span=1                 every run on all vCPUs, its threads on both
+#                              nodes (node=all), and its ready and exit
+#                              samples split by the thread that allocated
+#                              each page (rig-run --per-thread)
 #
 # A run's OpenMP threads get the vCPUs of its node: OMP_NUM_THREADS (one a
 # vCPU), OMP_PLACES (one place a vCPU, "{2},{3}") and OMP_PROC_BIND=close,
@@ -42,6 +46,7 @@ workload=nh-triad,-m,64,-i,20
 runs=4
 sample=1
 exithold=2
+span=0
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
@@ -49,6 +54,7 @@ for arg in $cmdline; do
 	rig.runs=*) runs=${arg#*=} ;;
 	rig.sample=*) sample=${arg#*=} ;;
 	rig.exithold=*) exithold=${arg#*=} ;;
+	rig.span=*) span=${arg#*=} ;;
 	esac
 done
 # shellcheck disable=SC2046 # split the command at the commas
@@ -79,14 +85,22 @@ run=1
 while [ "$run" -le "$runs" ]; do
 	node=$((run % 2))
 	lo=$((node * per_node))
-	cpus=$lo-$((lo + per_node - 1))
-	places=$(seq "$lo" $((lo + per_node - 1)) | sed 's/.*/{&}/' |
-		paste -s -d,)
+	hi=$((lo + per_node - 1))
+	threads=
+	if [ "$span" = 1 ]; then
+		node=all
+		lo=0
+		hi=$((vcpus - 1))
+		threads=--per-thread
+	fi
+	cpus=$lo-$hi
+	places=$(seq "$lo" "$hi" | sed 's/.*/{&}/' | paste -s -d,)
 	echo "RIG-RUN-BEGIN run=$run node=$node cpus=$cpus omp_places=$places"
 	# The console gets the working set while the run goes on (tee).
-	OMP_NUM_THREADS=$per_node OMP_PLACES=$places OMP_PROC_BIND=close \
-		taskset -c "$cpus" /tests/rig-run --name "run$run" \
-		--sample-after "$sample" --exit-hold "$exithold" $ready \
+	OMP_NUM_THREADS=$((hi - lo + 1)) OMP_PLACES=$places \
+		OMP_PROC_BIND=close taskset -c "$cpus" /tests/rig-run \
+		--name "run$run" --sample-after "$sample" \
+		--exit-hold "$exithold" $ready $threads \
 		-- "$@" 2>/tmp/run.err | tee /tmp/run.out
 	rc=$(sed -n 's/^RIG-RUN-RESULT .* exit=\([0-9-]*\).*/\1/p' /tmp/run.out)
 	rc=${rc:-1}

@@ -32,6 +32,16 @@
  * stop signals, which would hang the run (SIGSTOP is --ready's).  A
  * process whose main thread is killed by another thread's exit (or by
  * SIGKILL) has no exit sample.
+ * With --per-thread, the guest kernel's page allocations by COMMAND's
+ * threads are traced (the kmem:mm_page_alloc event in tracefs, for
+ * COMMAND's pid and the threads it creates), and the ready and exit
+ * samples are followed by one sample per thread, of the frames of the
+ * sample that thread allocated last (first touched):
+ *   RIG-RUN-SAMPLE name=NAME kind=thread of=KIND tid=T cpu=C node=N
+ *                  at=SEC pages=P faults=-1
+ * (C: the vCPU it allocated most of them on; N: that vCPU's node, the
+ * vCPUs split evenly between two nodes in order, as the rig pins them;
+ * tid=0: frames no traced allocation names).
  * Runs as root (frame numbers in pagemap).  Exit status: COMMAND's, or 1.
  */
 #define _GNU_SOURCE
@@ -42,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -157,6 +168,161 @@ static uint64_t *working_set(pid_t pid, size_t *count)
 	return frames;
 }
 
+#define TRACEFS "/sys/kernel/tracing"
+/* Per-CPU trace buffer: ~50 bytes an allocation, 160k allocations. */
+#define TRACE_KB "8192"
+#define MAX_THREADS 1024
+
+static int per_thread;
+
+static int trace_write(const char *file, const char *value)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Trace the page allocations of @pid and the threads it makes; 0 if on. */
+static int trace_start(pid_t pid)
+{
+	char buf[32];
+
+	if (access(TRACEFS "/trace", F_OK) &&
+	    mount("tracefs", TRACEFS, "tracefs", 0, NULL))
+		return -1;
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	if (trace_write("tracing_on", "0") || trace_write("trace", "") ||
+	    trace_write("buffer_size_kb", TRACE_KB) ||
+	    trace_write("options/event-fork", "1") ||
+	    trace_write("set_event_pid", buf) ||
+	    trace_write("events/kmem/mm_page_alloc/enable", "1") ||
+	    trace_write("tracing_on", "1"))
+		return -1;
+	return 0;
+}
+
+static void trace_stop(void)
+{
+	trace_write("tracing_on", "0");
+	trace_write("events/kmem/mm_page_alloc/enable", "0");
+	trace_write("set_event_pid", "");
+	trace_write("trace", "");
+}
+
+static size_t find_frame(const uint64_t *sorted, size_t n, uint64_t pfn)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < pfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct thread_frames {
+	int tid;
+	long per_cpu[64];
+};
+
+/*
+ * Print the @n frames of sample @kind (@frames, sorted) split by the
+ * thread that allocated each last, from the trace so far.
+ */
+static void sample_threads(const char *name, const char *kind, double at,
+			   const uint64_t *frames, size_t n)
+{
+	struct thread_frames *threads;
+	int *owner, nthreads = 1, t, vcpus, per_node;
+	uint64_t *mine;
+	char line[512];
+	size_t i, m;
+	FILE *trace;
+
+	trace = fopen(TRACEFS "/trace", "r");
+	owner = calloc(n ? n : 1, sizeof(*owner));
+	threads = calloc(MAX_THREADS, sizeof(*threads));
+	mine = malloc((n ? n : 1) * sizeof(*mine));
+	if (!trace || !owner || !threads || !mine) {
+		printf("RIG-RUN-NOTE name=%s per-thread: cannot read the trace\n",
+		       name);
+		goto out;
+	}
+	/* threads[0]: frames no traced allocation names. */
+	while (fgets(line, sizeof(line), trace)) {
+		char *bracket = strchr(line, '['), *p;
+		unsigned long long pfn;
+		unsigned int order;
+		int tid = -1, cpu = -1;
+		size_t j;
+
+		/* "   COMM-TID   [CPU] FLAGS  TIME: mm_page_alloc: ..." */
+		if (line[0] == '#' || !strstr(line, " mm_page_alloc: ") ||
+		    !bracket || sscanf(bracket, "[%d]", &cpu) != 1)
+			continue;
+		for (p = bracket; p > line && p[-1] == ' '; p--)
+			;
+		while (p > line && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+		if (p == line || p[-1] != '-' || sscanf(p, "%d", &tid) != 1)
+			continue;
+		p = strstr(bracket, " pfn=0x");
+		if (!p || sscanf(p, " pfn=0x%llx order=%u", &pfn, &order) != 2 ||
+		    order > 20 || cpu < 0 || cpu >= 64)
+			continue;
+		for (t = 1; t < nthreads && threads[t].tid != tid; t++)
+			;
+		if (t == nthreads) {
+			if (nthreads == MAX_THREADS)
+				continue;
+			threads[nthreads++].tid = tid;
+		}
+		for (j = find_frame(frames, n, pfn);
+		     j < n && frames[j] < pfn + (1ULL << order); j++) {
+			owner[j] = t;
+			threads[t].per_cpu[cpu]++;
+		}
+	}
+	vcpus = (int)sysconf(_SC_NPROCESSORS_CONF);
+	per_node = vcpus / 2 > 0 ? vcpus / 2 : 1;
+	for (t = 0; t < nthreads; t++) {
+		int cpu = -1, c;
+
+		for (i = m = 0; i < n; i++)
+			if (owner[i] == t)
+				mine[m++] = frames[i];
+		if (!m)
+			continue;
+		for (c = 0; c < 64; c++)
+			if (threads[t].per_cpu[c] &&
+			    (cpu < 0 || threads[t].per_cpu[c] >
+			     threads[t].per_cpu[cpu]))
+				cpu = c;
+		rig_print_ranges(name, mine, m);
+		printf("RIG-RUN-SAMPLE name=%s kind=thread of=%s tid=%d cpu=%d node=%d at=%.2f pages=%zu faults=-1\n",
+		       name, kind, threads[t].tid, cpu,
+		       cpu < 0 ? -1 : (cpu / per_node > 1 ? 1 : cpu / per_node),
+		       at, m);
+	}
+out:
+	if (trace)
+		fclose(trace);
+	free(owner);
+	free(threads);
+	free(mine);
+}
+
 /* Print @pid's working set for the host, as RIG-GPA lines; 1 if done. */
 static int sample(const char *name, pid_t pid, const char *kind, double at)
 {
@@ -170,6 +336,8 @@ static int sample(const char *name, pid_t pid, const char *kind, double at)
 	rig_print_ranges(name, frames, n);
 	printf("RIG-RUN-SAMPLE name=%s kind=%s at=%.2f pages=%zu faults=%ld\n",
 	       name, kind, at, n, so_far);
+	if (per_thread && strcmp(kind, "periodic"))
+		sample_threads(name, kind, at, frames, n);
 	free(frames);
 	return 1;
 }
@@ -202,14 +370,16 @@ int main(int argc, char **argv)
 			exit_hold = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--ready"))
 			ready = 1;
+		else if (!strcmp(argv[i], "--per-thread"))
+			per_thread = 1;
 		else
 			break;
 	}
 	if (i + 1 >= argc || strcmp(argv[i], "--") ||
-	    (ready && sample_after < 0) || exit_hold < 0) {
+	    ((ready || per_thread) && sample_after < 0) || exit_hold < 0) {
 		fprintf(stderr, "usage: rig-run [--name NAME] "
 			"[--sample-after SEC] [--ready] [--exit-hold SEC] "
-			"-- COMMAND [ARG...]\n");
+			"[--per-thread] -- COMMAND [ARG...]\n");
 		return 2;
 	}
 	/* The first periodic sample; a zero interval would never end. */
@@ -265,6 +435,11 @@ int main(int argc, char **argv)
 			if (sig == SIGTRAP && !traced) {
 				/* The stop after exec: trace its exit. */
 				traced = 1;
+				if (per_thread && trace_start(pid)) {
+					printf("RIG-RUN-NOTE name=%s per-thread: no tracefs or no kmem:mm_page_alloc event\n",
+					       name);
+					per_thread = 0;
+				}
 				if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
 					   PTRACE_O_TRACEEXIT |
 					   PTRACE_O_EXITKILL)) {
@@ -297,6 +472,8 @@ int main(int argc, char **argv)
 		}
 		sleep_s(POLL_NS / 1e9);
 	}
+	if (per_thread)
+		trace_stop();
 	printf("RIG-RUN-RESULT name=%s exit=%d signal=%d wall=%.3f minflt=%ld majflt=%ld utime=%.3f stime=%.3f samples=%d\n",
 	       name, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	       WIFSIGNALED(status) ? WTERMSIG(status) : 0,
