@@ -17,6 +17,9 @@ piece of the pipeline runs, in seconds instead of the rig's minutes.
     it gets OMP_NUM_THREADS, OMP_PLACES and OMP_PROC_BIND from its node's
     vCPUs, and each run's locality stands on >= 90% of its page faults
     (the exit sample), while the periodic samples alone cover far less;
+  - the same with --span, its threads on both nodes' vCPUs: the exit
+    sample is split by the thread that allocated each page (the guest
+    kernel's trace), one thread a vCPU and node;
   - the harness marks a run whose largest sample holds < 90% of its faults
     "partial sample" (its parser, on made-up host lines: no guest);
   - a workload that crashes (SIGSEGV), a guest kernel that panics, and a
@@ -295,6 +298,46 @@ class RerunHarnessTest(unittest.TestCase):
         self.assertEqual(got, [("1", "1", "3", "{1}"), ("1", "1", "3", "{0}")])
         self.assertNotIn("artial sample",
                          (self.tmp / "results.md").read_text())
+
+    def test_threads_span_nodes(self):
+        grow = self.program("grow", GROW_C, "-fopenmp")
+        proc = self.run_rerun("-c", "none", "--runs", "2", "--span",
+                              "--exit-hold", "1", "--workload", str(grow))
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:])
+        rows = self.rows()
+        self.assertEqual([r["node"] for r in rows], ["all", "all"])
+        with open(self.tmp / "samples.csv", newline="") as f:
+            samples = list(csv.DictReader(f))
+        for r in rows:
+            mine = [s for s in samples if s["run"] == r["run"]]
+            exit_pages = next(int(s["pages"]) for s in mine
+                              if s["kind"] == "exit")
+            threads = [s for s in mine if s["kind"] == "thread-of-exit"
+                       and s["tid"] != "0"]
+            print(f"# span run {r['run']}: exit sample {exit_pages} pages; "
+                  + ", ".join(f"thread {t['tid']} on vCPU {t['vcpu']} "
+                              f"(node {t['thread_node']}): {t['pages']} "
+                              f"pages, local {float(t['local']):.3f}"
+                              for t in threads))
+            self.assertEqual(r["sample_kind"], "exit")
+            self.assertGreaterEqual(float(r["coverage"]), 0.9)
+            # Two threads, one on each node's vCPU, each first-touched
+            # its static half of every step: 4096 pages or so each.
+            self.assertEqual(sorted((t["vcpu"], t["thread_node"])
+                                    for t in threads),
+                             [("0", "0"), ("1", "1")])
+            for t in threads:
+                self.assertGreater(int(t["pages"]), 3500)
+                self.assertEqual(float(t["local"]), 1.0)
+            # Nearly every page of the sample has its thread.
+            self.assertGreaterEqual(sum(int(t["pages"]) for t in threads),
+                                    0.99 * exit_pages)
+        log = (self.tmp / "logs" / "console-none.log").read_text()
+        got = re.findall(r"RIG-RESULT NH-RESULT kernel=grow threads=(\d+) "
+                         r"places=(\d+) bind=(\d+) omp_places=(\S+)", log)
+        self.assertEqual(got, [("2", "2", "3", "{0},{1}")] * 2)
+        self.assertIn("Per thread, for runs on both nodes",
+                      (self.tmp / "results.md").read_text())
 
     def test_workload_crash(self):
         crash = self.static_program("crash", CRASH_C)
