@@ -42,6 +42,9 @@ void numahint_placement_init(NumahintPlacement *p,
     p->queue_capacity = queue_capacity;
     p->params.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS;
     p->params.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS;
+    p->work.items = p->work_items;
+    p->work.capacity = NUMAHINT_PLACEMENT_MAX_PARTS +
+                       2 * NUMAHINT_PLACEMENT_BATCH;
 }
 
 void numahint_placement_set_params(NumahintPlacement *p,
@@ -57,8 +60,9 @@ void numahint_placement_set_time(NumahintPlacement *p, uint64_t now_ms)
 
 void numahint_placement_flush(NumahintPlacement *p)
 {
-    p->stats.pages_flushed += p->stats.pages_pending;
-    p->stats.pages_pending = 0;
+    /* Pages in flight are accounted when their work is. */
+    p->stats.pages_flushed += p->stats.pages_pending - p->pages_in_flight;
+    p->stats.pages_pending = p->pages_in_flight;
     p->queue_len = 0;
 }
 
@@ -330,69 +334,120 @@ static void numahint_placement_count_failure(NumahintPlacementStats *s,
 }
 
 /*
- * Query the @n host pages of the batch and move those that are not on
+ * Query the @n items of @work from @first and move those that are not on
  * their node.  One query call and at most one move call.
  */
-static void numahint_placement_apply_batch(NumahintPlacement *p,
-                                           unsigned int n)
+static void numahint_placement_execute_batch(const NumahintPlacementOps *ops,
+                                             void *opaque,
+                                             NumahintPlacementWork *work,
+                                             unsigned int first,
+                                             unsigned int n)
 {
-    NumahintPlacementStats *s = &p->stats;
+    NumahintPlacementItem *item = &work->items[first];
     unsigned int i, nr_move = 0;
     int ret;
 
-    s->query_calls++;
-    ret = p->ops->query_nodes(p->opaque, p->batch_pages, n, p->batch_status);
     for (i = 0; i < n; i++) {
-        int status = ret < 0 ? ret : p->batch_status[i];
+        work->pages[i] = item[i].page;
+    }
+    work->query_calls++;
+    ret = ops->query_nodes(opaque, work->pages, n, work->status);
+    for (i = 0; i < n; i++) {
+        int status = ret < 0 ? ret : work->status[i];
 
+        item[i].status = status;
         if (ret < 0) {
-            numahint_placement_count_failure(s, ret, p->batch_weight[i]);
-        } else if (status == p->batch_nodes[i]) {
-            s->pages_local += p->batch_weight[i];
+            item[i].outcome = NUMAHINT_PLACEMENT_FAILED;
+        } else if (status == item[i].node) {
+            item[i].outcome = NUMAHINT_PLACEMENT_LOCAL;
         } else if (status >= 0) {
-            p->move_pages[nr_move] = p->batch_pages[i];
-            p->move_nodes[nr_move] = p->batch_nodes[i];
-            p->move_index[nr_move++] = i;
+            work->pages[nr_move] = item[i].page;
+            work->nodes[nr_move] = item[i].node;
+            work->index[nr_move++] = i;
         } else if (status == -ENOENT || status == -EFAULT) {
             /*
              * No page of our own: not present, or the shared zero page
              * (-EFAULT; older kernels also say -EFAULT for a missing
              * page table).  First touch will place it.
              */
-            s->pages_absent += p->batch_weight[i];
+            item[i].outcome = NUMAHINT_PLACEMENT_ABSENT;
         } else {
-            numahint_placement_count_failure(s, status, p->batch_weight[i]);
+            item[i].outcome = NUMAHINT_PLACEMENT_FAILED;
         }
     }
     if (!nr_move) {
         return;
     }
 
-    s->move_calls++;
-    ret = p->ops->move_pages(p->opaque, p->move_pages, nr_move, p->move_nodes,
-                             p->move_status);
+    work->move_calls++;
+    ret = ops->move_pages(opaque, work->pages, nr_move, work->nodes,
+                          work->status);
     for (i = 0; i < nr_move; i++) {
-        unsigned int slot = p->move_index[i];
-        int status = ret < 0 ? ret : p->move_status[i];
+        NumahintPlacementItem *it = &item[work->index[i]];
+        int status = ret < 0 ? ret : work->status[i];
 
-        if (status == p->batch_nodes[slot]) {
-            uint32_t *state = p->batch_state[slot];
-
-            s->pages_migrated += p->batch_weight[slot];
-            s->bytes_migrated += p->batch_page_size[slot];
-            if (state) {
-                *state = (*state & NUMAHINT_PAGE_SPLIT) | NUMAHINT_PAGE_MOVED |
-                         (p->now_ms & NUMAHINT_PAGE_TIME_MASK);
-            }
+        it->status = status;
+        if (status == it->node) {
+            it->outcome = NUMAHINT_PLACEMENT_MIGRATED;
         } else if (status == -ENOENT) {
             /* Freed by the guest's balloon or discarded meanwhile. */
-            s->pages_absent += p->batch_weight[slot];
+            it->outcome = NUMAHINT_PLACEMENT_ABSENT;
         } else {
             /* A negative errno, or (never seen) another node. */
-            numahint_placement_count_failure(s, status,
-                                             p->batch_weight[slot]);
+            it->outcome = NUMAHINT_PLACEMENT_FAILED;
         }
     }
+}
+
+void numahint_placement_execute(const NumahintPlacementOps *ops,
+                                void *opaque, NumahintPlacementWork *work)
+{
+    unsigned int i, n;
+
+    for (i = 0; i < work->len; i += n) {
+        n = work->len - i < NUMAHINT_PLACEMENT_BATCH ?
+            work->len - i : NUMAHINT_PLACEMENT_BATCH;
+        numahint_placement_execute_batch(ops, opaque, work, i, n);
+    }
+}
+
+void numahint_placement_account(NumahintPlacement *p,
+                                NumahintPlacementWork *work)
+{
+    NumahintPlacementStats *s = &p->stats;
+    unsigned int i;
+
+    for (i = 0; i < work->len; i++) {
+        const NumahintPlacementItem *it = &work->items[i];
+
+        switch (it->outcome) {
+        case NUMAHINT_PLACEMENT_LOCAL:
+            s->pages_local += it->weight;
+            break;
+        case NUMAHINT_PLACEMENT_MIGRATED:
+            s->pages_migrated += it->weight;
+            s->bytes_migrated += it->size;
+            if (it->state) {
+                *it->state = (*it->state & NUMAHINT_PAGE_SPLIT) |
+                             NUMAHINT_PAGE_MOVED |
+                             (work->now_ms & NUMAHINT_PAGE_TIME_MASK);
+            }
+            break;
+        case NUMAHINT_PLACEMENT_ABSENT:
+            s->pages_absent += it->weight;
+            break;
+        default:
+            numahint_placement_count_failure(s, it->status, it->weight);
+            break;
+        }
+        s->pages_pending -= it->weight;
+        p->pages_in_flight -= it->weight;
+    }
+    s->query_calls += work->query_calls;
+    s->move_calls += work->move_calls;
+    work->query_calls = 0;
+    work->move_calls = 0;
+    work->len = 0;
 }
 
 /* What a run does with one host page. */
@@ -572,21 +627,18 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
     return NUMAHINT_LEAVE;
 }
 
-/* Add one host page (or part) to the batch, and apply a full batch. */
-static void numahint_placement_batch_add(NumahintPlacement *p,
-                                         unsigned int *n, void *page,
-                                         int node, uint64_t weight,
-                                         uint64_t size, uint32_t *state)
+/* Add one host page (or part) to the work. */
+static void numahint_placement_work_add(NumahintPlacement *p,
+                                        NumahintPlacementWork *work,
+                                        void *page, int node,
+                                        uint64_t weight, uint64_t size,
+                                        uint32_t *state)
 {
-    p->batch_pages[*n] = page;
-    p->batch_nodes[*n] = node;
-    p->batch_weight[*n] = weight;
-    p->batch_page_size[*n] = size;
-    p->batch_state[*n] = state;
-    if (++*n == NUMAHINT_PLACEMENT_BATCH) {
-        numahint_placement_apply_batch(p, *n);
-        *n = 0;
-    }
+    work->items[work->len++] = (NumahintPlacementItem) {
+        .page = page, .size = size, .node = node, .weight = weight,
+        .state = state,
+    };
+    p->pages_in_flight += weight;
 }
 
 /*
@@ -597,23 +649,23 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
                                         const NumahintPlacementExtent *q,
                                         const NumahintHostPage *hp,
                                         NumahintHostPageDecision how,
-                                        unsigned int *n)
+                                        NumahintPlacementWork *work)
 {
     const NumahintRamRegion *r = hp->region;
     uint64_t used = 0;
     unsigned int i;
 
-    p->stats.pages_pending -= hp->covered;
+    /* Pages in work stay pending until accounted. */
     switch (how) {
     case NUMAHINT_MOVE_WHOLE:
         if (r->host_page_size > NUMAHINT_PLACEMENT_PAGE_SIZE) {
             p->stats.huge_moved++;
         }
+        p->stats.pages_pending -= hp->covered - hp->votes;
         p->stats.pages_contended += hp->covered - hp->votes;
-        numahint_placement_batch_add(p, n, (char *)r->hva +
-                                     (hp->start - r->gpa), hp->candidate,
-                                     hp->votes, r->host_page_size,
-                                     hp->state);
+        numahint_placement_work_add(p, work, (char *)r->hva +
+                                    (hp->start - r->gpa), hp->candidate,
+                                    hp->votes, r->host_page_size, hp->state);
         return r->host_page_size >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
     case NUMAHINT_MOVE_PARTS:
         for (i = hp->first; i < hp->last; i++) {
@@ -621,18 +673,20 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
 
             numahint_placement_clip(hp, &q[i], &start, &end);
             for (gpa = start; gpa < end; gpa += NUMAHINT_PLACEMENT_PAGE_SIZE) {
-                numahint_placement_batch_add(p, n, (char *)r->hva +
-                                             (gpa - r->gpa), q[i].node, 1,
-                                             NUMAHINT_PLACEMENT_PAGE_SIZE,
-                                             hp->state);
+                numahint_placement_work_add(p, work, (char *)r->hva +
+                                            (gpa - r->gpa), q[i].node, 1,
+                                            NUMAHINT_PLACEMENT_PAGE_SIZE,
+                                            hp->state);
                 used++;
             }
         }
         return used;
     case NUMAHINT_LOCAL:
+        p->stats.pages_pending -= hp->covered;
         p->stats.pages_local += hp->covered;
         return 0;
     default:
+        p->stats.pages_pending -= hp->covered;
         p->stats.pages_contended += hp->covered;
         return 0;
     }
@@ -666,11 +720,12 @@ static bool numahint_placement_keep(NumahintPlacement *p,
     return true;
 }
 
-uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
+uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
+                                 NumahintPlacementWork *work)
 {
     const NumahintPlacementExtent *q = p->queue;
     NumahintPlacementExtent *out = p->queue_spare;
-    unsigned int i = 0, n = 0, kept = 0;
+    unsigned int i = 0, kept = 0;
     uint64_t used = 0, from = 0;
 
     /*
@@ -678,7 +733,10 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
      * needs no system call, and the loop moves past it, so a run is
      * O(queue) whatever it decides.
      */
-    while (i < p->queue_len && used < budget) {
+    work->now_ms = p->now_ms;
+    /* A split huge page may need an item per 4 KiB page. */
+    while (i < p->queue_len && used < budget &&
+           work->len + NUMAHINT_PLACEMENT_MAX_PARTS < work->capacity) {
         NumahintHostPage hp;
         NumahintHostPageDecision how;
 
@@ -704,7 +762,7 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
                 }
             }
         } else {
-            used += numahint_placement_take(p, q, &hp, how, &n);
+            used += numahint_placement_take(p, q, &hp, how, work);
         }
         /* Past this host page; an extent that runs beyond it stays. */
         from = hp.end;
@@ -713,10 +771,6 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
             i--;
         }
     }
-    if (n) {
-        numahint_placement_apply_batch(p, n);
-    }
-
     /* What the budget left untouched stays queued, after what was kept. */
     for (; i < p->queue_len; i++) {
         uint64_t start = q[i].start > from ? q[i].start : from;
@@ -732,6 +786,21 @@ uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
     p->queue_spare = p->queue;
     p->queue = out;
     p->queue_len = kept;
+    return used;
+}
+
+uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
+{
+    uint64_t used = 0;
+
+    do {
+        used += numahint_placement_plan(p, budget - used, &p->work);
+        numahint_placement_execute(p->ops, p->opaque, &p->work);
+        if (!p->work.len) {
+            break;
+        }
+        numahint_placement_account(p, &p->work);
+    } while (used < budget);
     return used;
 }
 
@@ -778,7 +847,8 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
             e->node < 0 || e->first_ms > e->last_ms) {
             snprintf(why, len, "queue extent %u [0x%" PRIx64 ", 0x%" PRIx64
                      ") node %d is empty, misaligned, overlaps, is unmerged, "
-                     "has no node or its times out of order", i, e->start, e->end, e->node);
+                     "has no node or its times out of order", i, e->start,
+                     e->end, e->node);
             return false;
         }
         /* All guest RAM: in one region, or in a run of adjacent ones. */
@@ -796,9 +866,10 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
         }
         queued += (e->end - e->start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
     }
-    if (queued != s->pages_pending) {
-        snprintf(why, len, "queue holds %" PRIu64 " pages, %" PRIu64
-                 " pending", queued, s->pages_pending);
+    if (queued + p->pages_in_flight != s->pages_pending) {
+        snprintf(why, len, "queue holds %" PRIu64 " pages and %" PRIu64
+                 " are in flight, %" PRIu64 " pending", queued,
+                 p->pages_in_flight, s->pages_pending);
         return false;
     }
     return true;

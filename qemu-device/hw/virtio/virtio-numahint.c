@@ -556,21 +556,43 @@ static bool virtio_numahint_add_ram_range(Int128 start, Int128 len,
     return false;
 }
 
-static void virtio_numahint_free_ram_map(VirtIONumahint *s)
+static void virtio_numahint_free_regions(NumahintRamRegion *regions,
+                                         unsigned int nr)
 {
     unsigned int i;
 
-    for (i = 0; i < s->nr_ram_regions; i++) {
-        g_free(s->ram_regions[i].page_state);
+    for (i = 0; i < nr; i++) {
+        g_free(regions[i].page_state);
     }
-    g_free(s->ram_regions);
-    s->ram_regions = NULL;
-    s->nr_ram_regions = 0;
+    g_free(regions);
+}
+
+/*
+ * Give the engine the RAM map built last (which empties its queue), and
+ * free the one it had.  Under placement_lock, with no step busy.
+ */
+static void virtio_numahint_take_ram_map(VirtIONumahint *s)
+{
+    if (numahint_placement_set_ram(&s->placement, s->next_ram_regions,
+                                   s->next_nr_ram_regions) < 0) {
+        warn_report_once("virtio-numahint: guest RAM map unusable for "
+                         "placement; first-touch events are dropped");
+        numahint_placement_set_ram(&s->placement, NULL, 0);
+    }
+    virtio_numahint_free_regions(s->ram_regions, s->nr_ram_regions);
+    s->ram_regions = s->next_ram_regions;
+    s->nr_ram_regions = s->next_nr_ram_regions;
+    s->engine_ram_generation = s->next_ram_generation;
+    s->next_ram_regions = NULL;
+    s->next_nr_ram_regions = 0;
+    s->next_ram_ready = false;
 }
 
 /* Give the engine the RAM of the current guest memory map. */
 static void virtio_numahint_update_ram_map(VirtIONumahint *s)
 {
+    /* Read before the map: a change while it is built makes it stale. */
+    unsigned int generation = qatomic_load_acquire(&s->ram_generation);
     VirtIONumahintRamMap map = {
         .s = s,
         .regions = g_array_new(false, false, sizeof(NumahintRamRegion)),
@@ -586,20 +608,30 @@ static void virtio_numahint_update_ram_map(VirtIONumahint *s)
     }
     nr = map.regions->len;
     regions = (NumahintRamRegion *)g_array_free(map.regions, false);
-    if (numahint_placement_set_ram(&s->placement, regions, nr) < 0) {
-        warn_report_once("virtio-numahint: guest RAM map unusable for "
-                         "placement; first-touch events are dropped");
-        numahint_placement_set_ram(&s->placement, NULL, 0);
-    }
-    virtio_numahint_free_ram_map(s);
-    s->ram_regions = regions;
-    s->nr_ram_regions = nr;
     s->ram_map_pinned = map.pinned;
     if (map.pinned) {
         warn_report_once("virtio-numahint: guest RAM is pinned (VFIO): "
                          "first-touch events are counted, not placed");
     }
     trace_virtio_numahint_ram_map(nr);
+
+    /*
+     * Work in flight points into the old map's page state: while a step
+     * is busy, leave the new map for the thread to take after it.
+     */
+    qemu_mutex_lock(&s->placement_lock);
+    if (s->next_ram_ready) {
+        virtio_numahint_free_regions(s->next_ram_regions,
+                                     s->next_nr_ram_regions);
+    }
+    s->next_ram_regions = regions;
+    s->next_nr_ram_regions = nr;
+    s->next_ram_ready = true;
+    s->next_ram_generation = generation;
+    if (!s->placement_busy) {
+        virtio_numahint_take_ram_map(s);
+    }
+    qemu_mutex_unlock(&s->placement_lock);
 }
 
 static int virtio_numahint_cmp_vcpu(const void *a, const void *b)
@@ -627,12 +659,16 @@ static void virtio_numahint_update_vcpu_map(VirtIONumahint *s)
         n++;
     }
     qsort(map, n, sizeof(*map), virtio_numahint_cmp_vcpu);
+    /* Only numahint_placement_add() reads it, in the main loop. */
+    qemu_mutex_lock(&s->placement_lock);
     if (numahint_placement_set_vcpus(&s->placement, map, n) < 0) {
+        qemu_mutex_unlock(&s->placement_lock);
         g_free(map);
         warn_report_once("virtio-numahint: duplicate vCPU ids; vCPU map "
                          "not updated");
         return;
     }
+    qemu_mutex_unlock(&s->placement_lock);
     g_free(s->vcpu_map);
     s->vcpu_map = map;
     s->nr_vcpu_map = n;
@@ -664,52 +700,151 @@ static void virtio_numahint_ram_map_changed(MemoryListener *listener)
 {
     VirtIONumahint *s = container_of(listener, VirtIONumahint, ram_listener);
 
+    /*
+     * Before any RAM block of the old map is freed (after an RCU grace
+     * period): a step that sees the old generation inside its RCU read
+     * section can use the old map's host addresses until it leaves it.
+     */
+    qatomic_inc(&s->ram_generation);
     s->ram_map_stale = true;
+    qemu_bh_schedule(s->ram_map_bh);
 }
 
-static void virtio_numahint_arm_placement(VirtIONumahint *s)
+static void virtio_numahint_ram_map_bh(void *opaque)
 {
-    if ((s->placement.stats.pages_pending || s->placement_overrun) &&
-        !timer_pending(s->placement_timer)) {
-        timer_mod(s->placement_timer,
-                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
-                  VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS);
+    VirtIONumahint *s = opaque;
+
+    if (s->ram_map_stale) {
+        s->ram_map_stale = false;
+        virtio_numahint_update_ram_map(s);
     }
+}
+
+/* Wake the placement thread: events were queued. */
+static void virtio_numahint_kick_placement(VirtIONumahint *s)
+{
+    qemu_cond_signal(&s->placement_cond);
 }
 
 /*
- * Place queued extents, within touch-pages-per-sec: each period gets its
- * share of the budget, less what the previous run examined beyond its own.
+ * One placement step, within touch-pages-per-sec: each period gets its
+ * share of the budget, less what the previous step examined beyond its
+ * own.  Called and returns with placement_lock held, which it drops while
+ * it makes the system calls.
  */
-static void virtio_numahint_placement_tick(void *opaque)
+static void virtio_numahint_placement_step(VirtIONumahint *s)
 {
-    VirtIONumahint *s = opaque;
     uint64_t budget = MAX(1, s->touch_pages_per_sec *
                              VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS / 1000);
-    uint64_t examined;
-
     NumahintPlacementParams params = {
         /* Two flushes of the guest without an event for the page. */
-        .settle_ms = MAX(NUMAHINT_PLACEMENT_SETTLE_MS, 2 * s->touch_flush_ms),
+        .settle_ms = MAX(NUMAHINT_PLACEMENT_SETTLE_MS,
+                         2 * qatomic_read(&s->touch_flush_ms)),
         .max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS,
         .cooldown_ms = s->touch_cooldown_ms,
     };
+    int64_t start = get_clock(), locked = start, step;
+    uint64_t examined = 0, lock_ns;
 
-    /* touch-flush-ms can change at run time. */
+    if (s->placement_overrun >= budget) {
+        s->placement_overrun -= budget;
+        return;
+    }
+    budget -= s->placement_overrun;
     numahint_placement_set_params(&s->placement, &params);
     numahint_placement_set_time(&s->placement,
                                 qemu_clock_get_ms(QEMU_CLOCK_REALTIME));
-    if (s->placement_overrun >= budget) {
-        s->placement_overrun -= budget;
-    } else {
-        budget -= s->placement_overrun;
-        virtio_numahint_refresh_maps(s);
-        examined = numahint_placement_run(&s->placement, budget);
-        s->placement_overrun = examined > budget ? examined - budget : 0;
-        trace_virtio_numahint_placement_run(budget, examined,
-                                            s->placement.stats.pages_pending);
+
+    rcu_read_lock();
+    /* A map the guest memory map has changed since is not used. */
+    if (qatomic_load_acquire(&s->ram_generation) ==
+        s->engine_ram_generation) {
+        examined = numahint_placement_plan(&s->placement, budget,
+                                           &s->placement_work);
     }
-    virtio_numahint_arm_placement(s);
+    s->placement_overrun = examined > budget ? examined - budget : 0;
+    if (s->placement_work.len) {
+        s->placement_busy = true;
+        lock_ns = get_clock() - locked;
+        qemu_mutex_unlock(&s->placement_lock);
+
+        numahint_placement_execute(&numahint_placement_linux_ops, NULL,
+                                   &s->placement_work);
+
+        qemu_mutex_lock(&s->placement_lock);
+        locked = get_clock();
+        numahint_placement_account(&s->placement, &s->placement_work);
+        s->placement_busy = false;
+        if (s->next_ram_ready) {
+            virtio_numahint_take_ram_map(s);
+        }
+        qemu_cond_broadcast(&s->placement_idle);
+        lock_ns = MAX(lock_ns, get_clock() - locked);
+    } else {
+        lock_ns = get_clock() - locked;
+    }
+    rcu_read_unlock();
+
+    step = get_clock() - start;
+    /* Read by the main loop without the lock: whole words. */
+    qatomic_set(&s->stats.max_placement_lock_ns,
+                MAX(s->stats.max_placement_lock_ns, lock_ns));
+    qatomic_set(&s->stats.max_placement_step_ns,
+                MAX(s->stats.max_placement_step_ns, step));
+    trace_virtio_numahint_placement_run(budget, examined,
+                                        s->placement.stats.pages_pending);
+}
+
+/*
+ * The placement thread: a step every VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS
+ * while pages are queued (or the last step overran its budget), asleep
+ * otherwise, and none while the VM is stopped.
+ */
+static void *virtio_numahint_placement_thread(void *opaque)
+{
+    VirtIONumahint *s = opaque;
+    int64_t next = 0;
+
+    rcu_register_thread();
+    qemu_mutex_lock(&s->placement_lock);
+    while (!s->placement_stop) {
+        int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+        if (s->placement_paused ||
+            (!s->placement.stats.pages_pending && !s->placement_overrun)) {
+            qemu_cond_wait(&s->placement_cond, &s->placement_lock);
+            continue;
+        }
+        if (now < next) {
+            qemu_cond_timedwait(&s->placement_cond, &s->placement_lock,
+                                next - now);
+            continue;
+        }
+        next = now + VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS;
+        virtio_numahint_placement_step(s);
+    }
+    qemu_mutex_unlock(&s->placement_lock);
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/*
+ * No placement while the VM is stopped (migration's last stage, savevm):
+ * the counters then hold still, and a stopped guest's memory stays put.
+ * Stopping waits for a step in progress to end.
+ */
+static void virtio_numahint_vm_state_change(void *opaque, bool running,
+                                            RunState state)
+{
+    VirtIONumahint *s = opaque;
+
+    qemu_mutex_lock(&s->placement_lock);
+    s->placement_paused = !running;
+    while (s->placement_paused && s->placement_busy) {
+        qemu_cond_wait(&s->placement_idle, &s->placement_lock);
+    }
+    qemu_cond_signal(&s->placement_cond);
+    qemu_mutex_unlock(&s->placement_lock);
 }
 
 /*
@@ -739,9 +874,11 @@ static bool virtio_numahint_touch_event(VirtIONumahint *s, const void *entry,
      * The engine only knows whole host pages of RAM and vCPUs that have a
      * node: it may turn down an event that is valid for the guest.
      */
+    qemu_mutex_lock(&s->placement_lock);
     numahint_placement_set_time(&s->placement,
                                 qemu_clock_get_ms(QEMU_CLOCK_REALTIME));
     verdict = numahint_placement_add(&s->placement, addr, nr_pages, cpu_id);
+    qemu_mutex_unlock(&s->placement_lock);
     if (verdict != NUMAHINT_PLACEMENT_ACCEPTED) {
         s->stats.touch_dropped++;
         trace_virtio_numahint_touch_event(addr, nr_pages, cpu_id, "dropped");
@@ -923,7 +1060,7 @@ static void virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq)
                 }
                 done += queued;
             }
-            virtio_numahint_arm_placement(s);
+            virtio_numahint_kick_placement(s);
             break;
         case VIRTIO_NUMAHINT_REQ_PROBE_PAGE:
         case VIRTIO_NUMAHINT_REQ_PROBE_CPU:
@@ -1126,14 +1263,27 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         numahint_placement_init(&s->placement,
                                 &numahint_placement_linux_ops, NULL,
                                 s->placement_queue, s->touch_queue_extents);
-        s->placement_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
-                                          virtio_numahint_placement_tick, s);
+        s->placement_work.capacity = VIRTIO_NUMAHINT_PLACEMENT_WORK;
+        s->placement_work.items = g_new(NumahintPlacementItem,
+                                        s->placement_work.capacity);
+        qemu_mutex_init(&s->placement_lock);
+        qemu_cond_init(&s->placement_cond);
+        qemu_cond_init(&s->placement_idle);
+        s->placement_paused = !runstate_is_running();
+        s->ram_map_bh = qemu_bh_new_guarded(virtio_numahint_ram_map_bh, s,
+                                            &DEVICE(s)->mem_reentrancy_guard);
         s->ram_map_stale = true;
         s->ram_listener = (MemoryListener) {
             .name = "virtio-numahint",
             .commit = virtio_numahint_ram_map_changed,
         };
         memory_listener_register(&s->ram_listener, &address_space_memory);
+        s->vm_state = qemu_add_vm_change_state_handler(
+            virtio_numahint_vm_state_change, s);
+        s->placement_enabled = true;
+        qemu_thread_create(&s->placement_thread, "numahint-place",
+                           virtio_numahint_placement_thread, s,
+                           QEMU_THREAD_JOINABLE);
     }
 
     s->discard_verdicts = g_hash_table_new(NULL, NULL);
@@ -1177,13 +1327,25 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
     memory_listener_unregister(&s->discard_listener);
     g_hash_table_destroy(s->discard_refused);
     g_hash_table_destroy(s->discard_verdicts);
-    if (s->placement_timer) {
+    if (s->placement_enabled) {
+        qemu_mutex_lock(&s->placement_lock);
+        s->placement_stop = true;
+        qemu_cond_signal(&s->placement_cond);
+        qemu_mutex_unlock(&s->placement_lock);
+        qemu_thread_join(&s->placement_thread);
+        qemu_del_vm_change_state_handler(s->vm_state);
         memory_listener_unregister(&s->ram_listener);
-        timer_free(s->placement_timer);
-        s->placement_timer = NULL;
+        qemu_bh_delete(s->ram_map_bh);
+        qemu_cond_destroy(&s->placement_idle);
+        qemu_cond_destroy(&s->placement_cond);
+        qemu_mutex_destroy(&s->placement_lock);
+        g_free(s->placement_work.items);
         g_free(s->placement_queue);
-        virtio_numahint_free_ram_map(s);
+        virtio_numahint_free_regions(s->ram_regions, s->nr_ram_regions);
+        virtio_numahint_free_regions(s->next_ram_regions,
+                                     s->next_nr_ram_regions);
         g_free(s->vcpu_map);
+        s->placement_enabled = false;
     }
     g_free(s->host_cpu_node);
     s->host_cpu_node = NULL;
@@ -1199,10 +1361,11 @@ static void virtio_numahint_reset(VirtIODevice *vdev)
     VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
 
     /* Events from before the reset no longer describe the guest. */
-    if (s->placement_timer) {
-        timer_del(s->placement_timer);
+    if (s->placement_enabled) {
+        qemu_mutex_lock(&s->placement_lock);
         numahint_placement_flush(&s->placement);
         s->placement_overrun = 0;
+        qemu_mutex_unlock(&s->placement_lock);
     }
 }
 
@@ -1233,6 +1396,7 @@ static void virtio_numahint_get_stats(Object *obj, Visitor *v,
                                       Error **errp)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(obj);
+    NumahintPlacementStats placement;
     bool ok = false;
     size_t i;
 
@@ -1248,10 +1412,17 @@ static void virtio_numahint_get_stats(Object *obj, Visitor *v,
             goto out;
         }
     }
+    /* The placement thread updates them under its lock. */
+    if (s->placement_enabled) {
+        qemu_mutex_lock(&s->placement_lock);
+    }
+    placement = s->placement.stats;
+    if (s->placement_enabled) {
+        qemu_mutex_unlock(&s->placement_lock);
+    }
     for (i = 0; i < ARRAY_SIZE(virtio_numahint_placement_fields); i++) {
         size_t offset = virtio_numahint_placement_fields[i].offset;
-        uint64_t *value = (uint64_t *)((uint8_t *)&s->placement.stats +
-                                       offset);
+        uint64_t *value = (uint64_t *)((uint8_t *)&placement + offset);
 
         if (!visit_type_uint64(v, virtio_numahint_placement_fields[i].name,
                                value, errp)) {
@@ -1358,7 +1529,7 @@ static bool virtio_numahint_placement_needed(void *opaque)
 {
     VirtIONumahint *s = opaque;
 
-    return s->placement_timer != NULL;
+    return s->placement_enabled;
 }
 
 /*

@@ -559,6 +559,56 @@ static void test_adjacent_regions(void)
 	rig_free(r);
 }
 
+/*
+ * The three steps of a run, as a placement thread makes them: events
+ * added and the queue flushed while the system calls are made (plan and
+ * account under the engine's lock, execute without it) lose nothing.
+ */
+static void test_plan_execute_account(void)
+{
+	static NumahintPlacementItem items[NUMAHINT_PLACEMENT_MAX_PARTS +
+					   4 * NUMAHINT_PLACEMENT_BATCH];
+	NumahintPlacementWork work = {
+		.items = items,
+		.capacity = sizeof(items) / sizeof(items[0]),
+	};
+	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	uint64_t used;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_add(p, 0, 4096, 1);
+	used = numahint_placement_plan(p, UINT64_MAX, &work);
+	/* Whole batches: 4 of them, the rest stays queued. */
+	CHECK(used == 4 * NUMAHINT_PLACEMENT_BATCH &&
+	      work.len == 4 * NUMAHINT_PLACEMENT_BATCH);
+	CHECK(s->pages_pending == 4096 && r->fake->query_calls == 0);
+	CHECK(invariants_hold(p));
+	/* Meanwhile: the guest sends more, for pages in flight too. */
+	numahint_placement_execute(&fake_ops, r->fake, &work);
+	CHECK(numahint_placement_add(p, 8192 * PAGE, 10, 2) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(numahint_placement_add(p, 0, 1, 2) ==
+	      NUMAHINT_PLACEMENT_ACCEPTED);
+	CHECK(invariants_hold(p));
+	numahint_placement_account(p, &work);
+	CHECK(s->pages_migrated == 1024 && s->query_calls == 4 &&
+	      s->move_calls == 4 && work.len == 0);
+	/* A reset between plan and account flushes only what is queued. */
+	used = numahint_placement_plan(p, 100, &work);
+	numahint_placement_flush(p);
+	numahint_placement_execute(&fake_ops, r->fake, &work);
+	numahint_placement_account(p, &work);
+	CHECK(used == 100 && s->pages_migrated == 1024 + 100);
+	CHECK(s->pages_flushed == 4096 + 11 - 1024 - 100 && s->pages_pending == 0);
+	CHECK(r->fake->node[0] == 2 || r->fake->node[0] == 1);
+	report(ok, p, "plan, execute and account apart: nothing lost, "
+	       "nothing counted twice");
+	rig_free(r);
+}
+
 static void test_budget(void)
 {
 	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);
@@ -1191,7 +1241,7 @@ unmap:
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(20);
+	ksft_set_plan(21);
 	test_ram_map_validation();
 	test_bad_events();
 	test_coalescing();
@@ -1200,6 +1250,7 @@ int main(void)
 	test_only_misplaced_pages_move();
 	test_adjacent_regions();
 	test_budget();
+	test_plan_execute_account();
 	test_failures();
 	test_huge_page_majority();
 	test_huge_page_slow_fill();

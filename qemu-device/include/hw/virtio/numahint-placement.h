@@ -84,8 +84,10 @@
  *
  * The engine allocates nothing: the caller provides the queue storage,
  * the RAM map (with its page state) and the vCPU map, and keeps them
- * alive and unchanged while the engine uses them.  It is not thread-safe; the caller serialises
- * all calls (in QEMU, under the BQL).
+ * alive and unchanged while the engine uses them.  It is not thread-safe:
+ * the caller serialises all calls, except that
+ * numahint_placement_execute() touches only its work (in QEMU, the
+ * placement thread makes the system calls without the engine's lock).
  *
  * Copyright (c) 2026 The numahint authors.
  *
@@ -105,6 +107,9 @@
 
 /* Host pages handed to the kernel in one query or move call, at most. */
 #define NUMAHINT_PLACEMENT_BATCH        256
+
+/* Items of work a split huge page can need: its 4 KiB parts (2 MiB). */
+#define NUMAHINT_PLACEMENT_MAX_PARTS    512
 
 /* A range of guest RAM and where QEMU maps it. */
 typedef struct NumahintRamRegion {
@@ -278,6 +283,52 @@ typedef enum NumahintPlacementVerdict {
     NUMAHINT_PLACEMENT_DROPPED,
 } NumahintPlacementVerdict;
 
+/* What became of one item of work. */
+typedef enum NumahintPlacementOutcome {
+    NUMAHINT_PLACEMENT_LOCAL,
+    NUMAHINT_PLACEMENT_MIGRATED,
+    NUMAHINT_PLACEMENT_ABSENT,
+    /* status holds the negative errno. */
+    NUMAHINT_PLACEMENT_FAILED,
+} NumahintPlacementOutcome;
+
+/* One host page (or 4 KiB part of a split one) to place. */
+typedef struct NumahintPlacementItem {
+    /* Its host address, its size and the node it should be on. */
+    void *page;
+    uint64_t size;
+    int node;
+    /* 4 KiB pages of the events that it stands for. */
+    uint32_t weight;
+    /* Where to note that the host page moved, or NULL. */
+    uint32_t *state;
+    /* Filled by numahint_placement_execute(). */
+    NumahintPlacementOutcome outcome;
+    int status;
+} NumahintPlacementItem;
+
+/*
+ * Work planned by numahint_placement_plan(): the system calls are made by
+ * numahint_placement_execute(), which touches nothing else, so that a
+ * caller can make them without the lock that serialises the engine.
+ */
+typedef struct NumahintPlacementWork {
+    /* The caller's storage for items, and how many it holds. */
+    NumahintPlacementItem *items;
+    unsigned int capacity;
+    unsigned int len;
+    /* The clock of the plan, to note moves with. */
+    uint64_t now_ms;
+    /* NumahintPlacementOps calls made. */
+    uint64_t query_calls;
+    uint64_t move_calls;
+    /* One batch for the ops: the pages, then the misplaced subset. */
+    void *pages[NUMAHINT_PLACEMENT_BATCH];
+    int nodes[NUMAHINT_PLACEMENT_BATCH];
+    int status[NUMAHINT_PLACEMENT_BATCH];
+    unsigned int index[NUMAHINT_PLACEMENT_BATCH];
+} NumahintPlacementWork;
+
 /* The engine.  Its fields are private to numahint-placement.c. */
 typedef struct NumahintPlacement {
     const NumahintPlacementOps *ops;
@@ -300,21 +351,13 @@ typedef struct NumahintPlacement {
     NumahintPlacementParams params;
     /* The caller's clock, ms. */
     uint64_t now_ms;
+    /* Pages taken off the queue into work not yet accounted. */
+    uint64_t pages_in_flight;
 
-    /* One batch of host pages for the ops, and where each one goes. */
-    void *batch_pages[NUMAHINT_PLACEMENT_BATCH];
-    int batch_nodes[NUMAHINT_PLACEMENT_BATCH];
-    int batch_status[NUMAHINT_PLACEMENT_BATCH];
-    /* 4 KiB pages of the events that agreed on batch_nodes[i]. */
-    uint32_t batch_weight[NUMAHINT_PLACEMENT_BATCH];
-    uint64_t batch_page_size[NUMAHINT_PLACEMENT_BATCH];
-    /* Where to note that the host page moved, or NULL. */
-    uint32_t *batch_state[NUMAHINT_PLACEMENT_BATCH];
-    /* The misplaced subset of the batch, as indices into it. */
-    void *move_pages[NUMAHINT_PLACEMENT_BATCH];
-    int move_nodes[NUMAHINT_PLACEMENT_BATCH];
-    int move_status[NUMAHINT_PLACEMENT_BATCH];
-    unsigned int move_index[NUMAHINT_PLACEMENT_BATCH];
+    /* Work for numahint_placement_run(), a batch at a time. */
+    NumahintPlacementWork work;
+    NumahintPlacementItem work_items[NUMAHINT_PLACEMENT_MAX_PARTS +
+                                     2 * NUMAHINT_PLACEMENT_BATCH];
 
     NumahintPlacementStats stats;
 } NumahintPlacement;
@@ -375,6 +418,32 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
  * the caller can carry the overrun into its next budget.
  */
 uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget);
+
+/*
+ * numahint_placement_run() in three steps, for a caller that makes the
+ * system calls without holding the engine's lock:
+ *
+ * - plan (engine locked): decide host pages as a run does, within
+ *   @budget and the room of @work (which must hold more than 512 items),
+ *   take them off the queue into @work, and return the pages examined
+ *   (it stops while @work has room for NUMAHINT_PLACEMENT_MAX_PARTS more
+ *   items, so a capacity of 512 plus a multiple of the batch fills whole
+ *   batches);
+ * - execute (engine not locked): query and move the items of @work with
+ *   @ops; touches nothing but @work, so events can be added meanwhile;
+ * - account (engine locked): count the outcomes, note the moves, and
+ *   empty @work.
+ *
+ * The pages of planned items stay in pages_pending until accounted.  A
+ * flush or a new RAM map in between leaves them alone; the RAM map's page
+ * state must stay allocated until they are accounted.
+ */
+uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
+                                 NumahintPlacementWork *work);
+void numahint_placement_execute(const NumahintPlacementOps *ops,
+                                void *opaque, NumahintPlacementWork *work);
+void numahint_placement_account(NumahintPlacement *p,
+                                NumahintPlacementWork *work);
 
 /* Empty the queue without placing anything (device reset). */
 void numahint_placement_flush(NumahintPlacement *p);

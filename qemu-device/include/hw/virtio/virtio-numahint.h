@@ -12,6 +12,8 @@
 #include "standard-headers/linux/virtio_numahint.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/numahint-placement.h"
+#include "qemu/thread.h"
+#include "system/runstate.h"
 #include "exec/memory.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
@@ -47,6 +49,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS     10
 /* Without vcpu-nodes, vCPU thread affinities are re-read this often. */
 #define VIRTIO_NUMAHINT_VCPU_REFRESH_MS         1000
+/* Items of work one placement step may plan: 8 batches, and a split page. */
+#define VIRTIO_NUMAHINT_PLACEMENT_WORK  (8 * NUMAHINT_PLACEMENT_BATCH + \
+                                         NUMAHINT_PLACEMENT_MAX_PARTS)
 
 /*
  * The device's counters: X(field, "name", "description"), field being the
@@ -103,6 +108,12 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
     X(report_skipped_failed, "report-skipped-failed", \
       "free ranges not discarded: a discard failed on their RAM block " \
       "before") \
+    X(max_placement_lock_ns, "max-placement-lock-ns", \
+      "longest time one placement step held the engine's lock, which the " \
+      "main loop takes to queue events, in nanoseconds") \
+    X(max_placement_step_ns, "max-placement-step-ns", \
+      "longest placement step, system calls included, in nanoseconds: " \
+      "run by the placement thread, without the main loop lock") \
     X(max_kick_ns, "max-kick-ns", \
       "longest time one notification of a queue kept the device busy, " \
       "under the main loop lock, in nanoseconds")
@@ -190,8 +201,39 @@ struct VirtIONumahint {
     /* Set when guest memory changes: the RAM map is rebuilt before use. */
     bool ram_map_stale;
     MemoryListener ram_listener;
-    /* Runs placement every VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS. */
-    QEMUTimer *placement_timer;
+    /* First-touch placement is on: its thread runs. */
+    bool placement_enabled;
+    /*
+     * The placement thread runs the engine every
+     * VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS while pages are queued, and
+     * makes its system calls without the BQL or placement_lock.
+     * placement_lock serialises the engine (s->placement, its maps and
+     * work) between the thread and the main loop.
+     */
+    QemuThread placement_thread;
+    QemuMutex placement_lock;
+    /* Wakes the thread (events, stop, pause), and the main loop (idle). */
+    QemuCond placement_cond;
+    QemuCond placement_idle;
+    /* Under placement_lock: stop the thread; no new step while paused. */
+    bool placement_stop;
+    bool placement_paused;
+    /* Under placement_lock: a step is between plan and account. */
+    bool placement_busy;
+    /* The step's work, and its storage. */
+    NumahintPlacementWork placement_work;
+    /* A RAM map built while a step was busy, for the thread to take. */
+    NumahintRamRegion *next_ram_regions;
+    unsigned int next_nr_ram_regions;
+    bool next_ram_ready;
+    unsigned int next_ram_generation;
+    /* Bumped by every change of the guest memory map (atomic). */
+    unsigned int ram_generation;
+    /* The generation of the RAM map the engine has. */
+    unsigned int engine_ram_generation;
+    /* Rebuilds the RAM map in the main loop after the memory map changed. */
+    QEMUBH *ram_map_bh;
+    VMChangeStateEntry *vm_state;
     /* Pages the last run examined beyond its budget, owed by the next. */
     uint64_t placement_overrun;
     /* When the vCPU map was last rebuilt (QEMU_CLOCK_REALTIME, ms). */
