@@ -17,6 +17,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,22 @@ class PausedQEMUTest(unittest.TestCase):
             resident = header.index("resident_mib")
             self.assertTrue(all(float(r[resident]) == 64.0 for r in rows[1:]))
 
+    def test_tcp_socket_needs_the_pid(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        address = f"127.0.0.1:{port}"
+        with PausedQEMU(*PREALLOC_RAM, "-device", "virtio-numahint",
+                        "-qmp", f"tcp:{address},server=on,wait=off") as qemu:
+            out = run_tool(address, "--once", "--interval", "0.1")
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("give QEMU's pid with --pid", out.stderr)
+            out = run_tool(address, "--once", "--interval", "0.1", "--json",
+                           "--pid", str(qemu.proc.pid))
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json_reports(out.stdout)[0]["ram"]["resident"],
+                             64 * MIB)
+
     def test_two_devices_need_a_choice(self):
         with PausedQEMU("-device", "virtio-numahint",
                         "-device", "virtio-numahint") as qemu:
@@ -212,11 +229,13 @@ class PausedQEMUTest(unittest.TestCase):
                     [sys.executable, str(TOOL), qemu.sock, "--json",
                      "--interval", "0.2", "--plot", str(png)],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                time.sleep(2)
+                # Two reports, then QEMU dies under it.
+                seen = [proc.stdout.readline() for _ in range(2)]
                 qemu.proc.kill()
                 out, err = proc.communicate(timeout=60)
             self.assertEqual(proc.returncode, 1, err)
-            self.assertGreaterEqual(len(json_reports(out)), 2, out)
+            self.assertRegex(err, r"numahint-stat: (QMP|cannot read QEMU)")
+            self.assertEqual(len(json_reports("".join(seen))), 2, seen)
             self.assertTrue(png.read_bytes().startswith(b"\x89PNG"), err)
 
 
