@@ -121,7 +121,7 @@ typedef enum VirtIONumahintDiscard {
     VIRTIO_NUMAHINT_DISCARD_OK,
     /* Not the guest's system RAM: nvdimm, virtio-pmem, ivshmem. */
     VIRTIO_NUMAHINT_DISCARD_NOT_SYSTEM_RAM,
-    /* A private file mapping: a discard would punch the file. */
+    /* A private mapping of a named file: a discard would punch it. */
     VIRTIO_NUMAHINT_DISCARD_PRIVATE,
     /* A discard failed there before. */
     VIRTIO_NUMAHINT_DISCARD_FAILED,
@@ -167,6 +167,23 @@ static bool virtio_numahint_is_system_ram(MemoryRegion *mr)
 }
 
 /*
+ * Whether @rb maps, privately, a file that others may map too: one with a
+ * name.  QEMU's own files, a memfd or a file it created in a mem-path
+ * directory, have none once created, and punching them harms nobody
+ * (it is how a private hugetlbfs mapping gives its huge pages back).
+ */
+static bool virtio_numahint_is_private_named_file(RAMBlock *rb)
+{
+    int fd = qemu_ram_get_fd(rb);
+    struct stat st;
+
+    if (fd < 0 || qemu_ram_is_shared(rb)) {
+        return false;
+    }
+    return fstat(fd, &st) || st.st_nlink > 0;
+}
+
+/*
  * Whether the free ranges in @rb may be discarded, and if not
  * why; says why not once per block.  The answer is kept until the guest
  * memory map changes; a block on which a discard failed is not tried
@@ -188,7 +205,7 @@ static VirtIONumahintDiscard virtio_numahint_block_discard(VirtIONumahint *s,
     }
     if (!virtio_numahint_is_system_ram(rb->mr)) {
         verdict = VIRTIO_NUMAHINT_DISCARD_NOT_SYSTEM_RAM;
-    } else if (qemu_ram_get_fd(rb) >= 0 && !qemu_ram_is_shared(rb)) {
+    } else if (virtio_numahint_is_private_named_file(rb)) {
         /*
          * Discarding a file's pages punches a hole in the file
          * (ram_block_discard_range), even through a private mapping:
@@ -675,6 +692,15 @@ static void virtio_numahint_update_vcpu_map(VirtIONumahint *s)
     s->vcpu_map_time = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
 }
 
+/* The vCPU map, rebuilt once a second at most. */
+static void virtio_numahint_refresh_vcpu_map(VirtIONumahint *s)
+{
+    if (!s->vcpu_map || qemu_clock_get_ms(QEMU_CLOCK_REALTIME) -
+        s->vcpu_map_time >= VIRTIO_NUMAHINT_VCPU_REFRESH_MS) {
+        virtio_numahint_update_vcpu_map(s);
+    }
+}
+
 /*
  * Bring the engine's maps up to date: the RAM map after the guest memory
  * map changed, the vCPU map (thread affinities can change at any time,
@@ -690,10 +716,7 @@ static void virtio_numahint_refresh_maps(VirtIONumahint *s)
         s->ram_map_stale = false;
         virtio_numahint_update_ram_map(s);
     }
-    if (!s->vcpu_map || qemu_clock_get_ms(QEMU_CLOCK_REALTIME) -
-        s->vcpu_map_time >= VIRTIO_NUMAHINT_VCPU_REFRESH_MS) {
-        virtio_numahint_update_vcpu_map(s);
-    }
+    virtio_numahint_refresh_vcpu_map(s);
 }
 
 static void virtio_numahint_ram_map_changed(MemoryListener *listener)
@@ -931,6 +954,26 @@ static bool virtio_numahint_parse_vcpu_nodes(VirtIONumahint *s, Error **errp)
 }
 
 /* Answers one probe entry; returns false if the entry is invalid. */
+/*
+ * The host node of @cpu: from the vCPU map placement keeps (rebuilt at
+ * most once a second), so that a probe request does not read /proc for
+ * each of its entries.
+ */
+static int virtio_numahint_cached_vcpu_node(VirtIONumahint *s, CPUState *cpu,
+                                            uint64_t arch_id)
+{
+    NumahintVcpuNode key = { .cpu_id = arch_id };
+    NumahintVcpuNode *found;
+
+    if (!s->placement_enabled || arch_id > UINT32_MAX) {
+        return virtio_numahint_vcpu_node(s, cpu);
+    }
+    virtio_numahint_refresh_vcpu_map(s);
+    found = bsearch(&key, s->vcpu_map, s->nr_vcpu_map, sizeof(key),
+                    virtio_numahint_cmp_vcpu);
+    return found ? found->node : virtio_numahint_vcpu_node(s, cpu);
+}
+
 static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
                                         const void *entry, uint32_t *node_le)
 {
@@ -960,7 +1003,7 @@ static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
             trace_virtio_numahint_bad_cpu(id);
             return false;
         }
-        node = virtio_numahint_vcpu_node(s, cpu);
+        node = virtio_numahint_cached_vcpu_node(s, cpu, id);
         trace_virtio_numahint_probe_cpu(id, node);
     }
     *node_le = cpu_to_le32(node < 0 ? VIRTIO_NUMAHINT_NODE_NONE : node);
@@ -968,12 +1011,15 @@ static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
 }
 
 /*
- * Pops and answers every request on @vq.  A request that breaks the
- * framing rules breaks the device (virtio_error), since the driver and
- * the device no longer agree on the protocol; an invalid entry is only
- * counted and skipped, with VIRTIO_NUMAHINT_RESP_REJECTED.
+ * Pops and answers at most @budget requests of @vq.  A request that
+ * breaks the framing rules breaks the device (virtio_error), since the
+ * driver and the device no longer agree on the protocol; an invalid entry
+ * is only counted and skipped, with VIRTIO_NUMAHINT_RESP_REJECTED.
+ * Returns true if the queue is empty (or the device broke), false if
+ * requests may be left.
  */
-static void virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq)
+static bool virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq,
+                                     unsigned int budget)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
     int queue = virtio_get_queue_index(vq);
@@ -986,8 +1032,9 @@ static void virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq)
         },
     };
     VirtQueueElement *elem;
+    unsigned int handled;
 
-    for (;;) {
+    for (handled = 0; handled < budget; handled++) {
         struct virtio_numahint_resp resp = {};
         struct virtio_numahint_req hdr = {};
         g_autofree uint8_t *entries = NULL;
@@ -1007,7 +1054,7 @@ static void virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq)
             if (!was_broken && vdev->broken) {
                 s->stats.protocol_errors++;
             }
-            return;
+            return true;
         }
         s->stats.requests++;
         if (s->fail_next_request) {
@@ -1102,8 +1149,9 @@ violation:
                      "%s", queue, req.violation);
         virtqueue_detach_element(vq, elem, 0);
         g_free(elem);
-        return;
+        return true;
     }
+    return false;
 }
 
 /*
@@ -1118,7 +1166,38 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
     int64_t start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     uint64_t ns;
 
-    virtio_numahint_drain_vq(vdev, vq);
+    /* A guest that keeps the queue full gets the rest in a bottom half. */
+    if (!virtio_numahint_drain_vq(vdev, vq, VIRTIO_NUMAHINT_KICK_REQUESTS)) {
+        qemu_bh_schedule(s->kick_bh);
+    }
+    ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
+    s->stats.max_kick_ns = MAX(s->stats.max_kick_ns, ns);
+}
+
+/*
+ * Requests a notification left: as many again from each queue, and again
+ * later while any is left, so that the main loop runs in between.
+ */
+static void virtio_numahint_kick_bh(void *opaque)
+{
+    VirtIONumahint *s = opaque;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueue *vqs[] = { s->report_vq, s->touch_vq, s->probe_vq };
+    int64_t start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    bool more = false;
+    uint64_t ns;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(vqs); i++) {
+        if (virtio_queue_ready(vqs[i]) &&
+            !virtio_numahint_drain_vq(vdev, vqs[i],
+                                      VIRTIO_NUMAHINT_KICK_REQUESTS)) {
+            more = true;
+        }
+    }
+    if (more) {
+        qemu_bh_schedule(s->kick_bh);
+    }
     ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
     s->stats.max_kick_ns = MAX(s->stats.max_kick_ns, ns);
 }
@@ -1295,6 +1374,8 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
     };
     memory_listener_register(&s->discard_listener, &address_space_memory);
 
+    s->kick_bh = qemu_bh_new_guarded(virtio_numahint_kick_bh, s,
+                                     &DEVICE(s)->mem_reentrancy_guard);
     virtio_init(vdev, VIRTIO_ID_NUMAHINT,
                 sizeof(struct virtio_numahint_config));
     /* All queues exist whatever is negotiated: indices never shift. */
@@ -1320,6 +1401,7 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIONumahint *s = VIRTIO_NUMAHINT(dev);
 
+    qemu_bh_delete(s->kick_bh);
     virtio_delete_queue(s->probe_vq);
     virtio_delete_queue(s->touch_vq);
     virtio_delete_queue(s->report_vq);
@@ -1360,6 +1442,7 @@ static void virtio_numahint_reset(VirtIODevice *vdev)
 {
     VirtIONumahint *s = VIRTIO_NUMAHINT(vdev);
 
+    qemu_bh_cancel(s->kick_bh);
     /* Events from before the reset no longer describe the guest. */
     if (s->placement_enabled) {
         qemu_mutex_lock(&s->placement_lock);

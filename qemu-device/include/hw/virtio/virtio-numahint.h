@@ -49,6 +49,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS     10
 /* Without vcpu-nodes, vCPU thread affinities are re-read this often. */
 #define VIRTIO_NUMAHINT_VCPU_REFRESH_MS         1000
+/* Requests one queue notification handles; the rest wait for a BH. */
+#define VIRTIO_NUMAHINT_KICK_REQUESTS   16
 /* Items of work one placement step may plan: 8 batches, and a split page. */
 #define VIRTIO_NUMAHINT_PLACEMENT_WORK  (8 * NUMAHINT_PLACEMENT_BATCH + \
                                          NUMAHINT_PLACEMENT_MAX_PARTS)
@@ -72,7 +74,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
     X(report_ranges, "report-ranges", \
       "free ranges received, valid or not") \
     X(report_rejected, "report-rejected", \
-      "free ranges rejected: misaligned, empty, overflowing, not guest RAM") \
+      "free ranges rejected: misaligned, empty, overflowing, not guest " \
+      "RAM, read-only") \
     X(report_bytes_discarded, "report-bytes-discarded", \
       "bytes of guest RAM whose host backing was discarded") \
     X(report_skipped_disabled, "report-skipped-disabled", \
@@ -103,8 +106,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
       "free ranges not discarded: their memory backend is not guest " \
       "system RAM (nvdimm, virtio-pmem, ivshmem)") \
     X(report_skipped_private, "report-skipped-private", \
-      "free ranges not discarded: a private file mapping (share=off), " \
-      "whose file a discard would change") \
+      "free ranges not discarded: a private mapping (share=off) of a " \
+      "named file, which a discard would change for its other users") \
     X(report_skipped_failed, "report-skipped-failed", \
       "free ranges not discarded: a discard failed on their RAM block " \
       "before") \
@@ -231,6 +234,8 @@ struct VirtIONumahint {
     unsigned int ram_generation;
     /* The generation of the RAM map the engine has. */
     unsigned int engine_ram_generation;
+    /* Handles requests a notification left (VIRTIO_NUMAHINT_KICK_REQUESTS). */
+    QEMUBH *kick_bh;
     /* Rebuilds the RAM map in the main loop after the memory map changed. */
     QEMUBH *ram_map_bh;
     VMChangeStateEntry *vm_state;
