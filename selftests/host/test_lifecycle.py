@@ -72,6 +72,11 @@ RESTORED_FLUSH_MS = 250
 #: hung_task_timeout_secs in the device reset test: a task stuck waiting
 #: for the failed device shows on the console within the test.
 HUNG_TASK_S = 10
+#: The swap disk a guest hibernates to, and the limits of the device it
+#: resumes with: fewer than the driver's own request sizes (32 ranges,
+#: 256 events) and than the 2 probe entries lifecycle.sh's probe uses.
+HIBERNATE_SWAP_BYTES = 1 << 30
+HIBERNATE_LIMITS = "max-report-ranges=4,max-touch-events=8"
 #: The device with every feature, so that every queue goes through it.
 DEVICE_PROPS = {"locality-probe": True}
 DEVICE = ",".join(f"{key}={'on' if value else 'off'}"
@@ -332,6 +337,46 @@ class SuspendTest(LifecycleTest):
 
     def test_restore_6_1(self):
         self.restore("6.1")
+
+    def hibernate(self, kernel):
+        """S4 to a swap disk, resumed in a new QEMU whose device takes
+        fewer entries per request (issue 14, item 9): the driver's
+        restore must read the new limits, or its first report or probe
+        breaks the device."""
+        self.want_kernel(kernel)
+        with tempfile.TemporaryDirectory(prefix="numahint-s4-") as tmp:
+            swap = Path(tmp) / "swap.img"
+            with open(swap, "wb") as disk:
+                disk.truncate(HIBERNATE_SWAP_BYTES)
+            with ScriptGuest(f"exec {LIFECYCLE} hibernate vda\n",
+                             kernel=kernel, console=CONSOLE, device=DEVICE,
+                             memory="512M", timeout=600,
+                             kernel_modules=("virtio_blk",),
+                             extra_args=("-drive", f"file={swap},if=virtio,"
+                                         "format=raw,cache=unsafe")) as run:
+                line = run.guest.wait_for_line(
+                    r"numahint-lifecycle: hibernate\b")
+                self.assertIsNotNone(line, "the guest never got ready")
+                before = self.check_device("before hibernation", run)
+                start = time.monotonic()
+                run.guest.wait_for_report()
+                hibernated_s = time.monotonic() - start
+                first = run.restart(f"{DEVICE},{HIBERNATE_LIMITS}")
+                run.guest.wait_for_report()
+                after = self.check_device("after resume", run)
+        show_diagnostics(f"hibernate {kernel} (first boot)",
+                         first.result.console)
+        self.assertEqual(first.result.kernel_errors, [])
+        self.check_guest(f"hibernate {kernel}", run)
+        diagnostic(f"hibernate {kernel}: the first QEMU exited "
+                   f"{hibernated_s:.1f} s after the guest asked; resumed "
+                   f"with {HIBERNATE_LIMITS}; host report-requests "
+                   f"{before['report-requests']} before, "
+                   f"{after['report-requests']} in the new QEMU, "
+                   f"protocol-errors {after['protocol-errors']}")
+
+    def test_hibernate_6_1(self):
+        self.hibernate("6.1")
 
 
 class DeviceResetTest(LifecycleTest):

@@ -15,6 +15,11 @@
 #                                 host wakes the guest
 #   lifecycle.sh restore MS       after "save", waits until the host sets
 #                                 touch_flush_ms to MS (on the restored VM)
+#   lifecycle.sh hibernate DISK   hibernates (S4) to swap on /dev/DISK after
+#                                 "hibernate"; the host starts a new QEMU
+#                                 whose device has other limits, and the
+#                                 guest resumes there and checks that the
+#                                 driver took them (DISK blank at first)
 #   lifecycle.sh reset SECONDS    after "fail", the host makes the device
 #                                 fail (x-fail-next-request): the driver
 #                                 must reset it and work on, and unload;
@@ -47,7 +52,7 @@ churn=
 load_fail=0
 
 usage() {
-	echo "usage: $0 hotplug CYCLES | suspend STATE | restore MS | reset SECONDS" >&2
+	echo "usage: $0 hotplug CYCLES | suspend STATE | restore MS | hibernate DISK | reset SECONDS" >&2
 	exit 1
 }
 
@@ -413,6 +418,52 @@ do_restore() {
 	finish
 }
 
+do_hibernate() {
+	disk=$1
+	# Resume from DISK if it holds an image: the restored kernel goes on
+	# from "echo disk" below and this boot never comes back.  A blank
+	# DISK holds none, and the write fails.
+	if ! read -r devno </sys/block/"$disk"/dev; then
+		echo "Bail out! no /dev/$disk"
+		exit 1
+	fi
+	echo "$devno" >/sys/power/resume 2>/dev/null
+	echo "1..7"
+	first_device
+	start_load
+	save_counters
+	driver_works
+	verdict "the driver works before hibernation" $?
+	for name in max_report_ranges max_touch_events max_probe_entries; do
+		counter $name
+		eval "before_$name=\$value"
+	done
+	mkswap "/dev/$disk" >/dev/null && swapon "/dev/$disk" &&
+		echo shutdown >/sys/power/disk
+	verdict "swap on /dev/$disk for hibernation" $?
+	tell_host "hibernate"
+	status=0
+	echo disk >/sys/power/state || status=1
+	tell_host "resumed"
+	verdict "the guest hibernates and resumes" $status
+
+	find_device
+	changed=
+	for name in max_report_ranges max_touch_events max_probe_entries; do
+		counter $name
+		eval "old=\$before_$name"
+		[ "$value" != "$old" ] && changed="$changed $name $old -> $value"
+	done
+	msg "limits changed:${changed:- none}"
+	[ -n "$changed" ]
+	verdict "the driver read the resumed device's limits" $?
+	save_counters
+	driver_works
+	verdict "the driver works after resume, within the new limits" $?
+	show_counters
+	finish
+}
+
 # The driver reset the device once.
 # shellcheck disable=SC2317 # called through wait_for
 device_was_reset() {
@@ -485,5 +536,6 @@ hotplug) hotplug "$2" ;;
 suspend) do_suspend "$2" ;;
 restore) do_restore "$2" ;;
 reset) do_reset "$2" ;;
+hibernate) do_hibernate "$2" ;;
 *) usage ;;
 esac

@@ -40,13 +40,17 @@ class ScriptGuest:
     plug_device=False leaves the device off the command line, for a test
     that gives it in extra_args (behind a pcie-root-port, say, which must
     come first) or adds it over QMP.  pvh=False boots the kernel through
-    its own decompressor (see GuestConfig.pvh).
+    its own decompressor (see GuestConfig.pvh).  kernel_modules are more
+    kernel modules for /init to load (virtio_blk, say), with their
+    dependencies.  tests_dirs: what goes into the guest's /tests (see
+    build_initramfs).
     """
 
     def __init__(self, script: str, kernel: str = "6.1", device: str = "",
                  memory: str = "1G", extra_args=(), append: str = "",
                  module: bool = True, timeout: float = 600, console=None,
-                 plug_device: bool = True, pvh: bool = True):
+                 plug_device: bool = True, pvh: bool = True,
+                 kernel_modules=(), tests_dirs=(GUEST_TESTS,)):
         self._tmp = tempfile.TemporaryDirectory(prefix="numahint-script-")
         tmp = Path(self._tmp.name)
         init = tmp / "run.sh"
@@ -55,7 +59,8 @@ class ScriptGuest:
         info = build_initramfs(
             kernel_dir_for(kernel), tmp / "initrd.gz",
             module=build_module(kernel) if module else None,
-            tests_dirs=(GUEST_TESTS,), init_script=init)
+            tests_dirs=tuple(tests_dirs), init_script=init,
+            extra_kernel_modules=tuple(kernel_modules))
         self.config = GuestConfig(
             kernel_dir=kernel_dir_for(kernel), initrd=info.path,
             timeout=timeout, smp=2, memory=memory, append=append,
@@ -101,6 +106,22 @@ class ScriptGuest:
             return None
         self._events_seen = index + 1
         return self.guest.qmp_events[index]
+
+    def restart(self, device: str) -> Guest:
+        """Start a new QEMU, of the same configuration but for the
+        numahint device's properties (`device`), once this one has
+        exited: a guest that hibernated to a disk resumes from it.  The
+        new one is .guest from now on; returns the old one."""
+        old = self.guest
+        old.stop()
+        config = dataclasses.replace(
+            self.config, numahint_device="id=nh0" + (
+                "," + device if device else ""))
+        self.guest = Guest(config, console=self._console,
+                           log=Path(self._tmp.name) / "restarted.log")
+        self._events_seen = 0
+        self.guest.start()
+        return old
 
     def restore(self, uri: str) -> Guest:
         """Stop this QEMU and start a new one, of the same configuration,
