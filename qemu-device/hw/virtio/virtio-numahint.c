@@ -1011,7 +1011,8 @@ static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
 }
 
 /*
- * Pops and answers at most @budget requests of @vq.  A request that
+ * Pops and answers requests of @vq until they held @budget entries (a
+ * request counts one more).  A request that
  * breaks the framing rules breaks the device (virtio_error), since the
  * driver and the device no longer agree on the protocol; an invalid entry
  * is only counted and skipped, with VIRTIO_NUMAHINT_RESP_REJECTED.
@@ -1034,13 +1035,13 @@ static bool virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq,
     VirtQueueElement *elem;
     unsigned int handled;
 
-    for (handled = 0; handled < budget; handled++) {
+    for (handled = 0; handled < budget;) {
         struct virtio_numahint_resp resp = {};
         struct virtio_numahint_req hdr = {};
         g_autofree uint8_t *entries = NULL;
         g_autofree uint32_t *nodes = NULL;
         NumahintRequestVerdict verdict;
-        NumahintRequest req;
+        NumahintRequest req = {};
         uint32_t i, done = 0, bad = 0;
         uint16_t status;
         bool was_broken = vdev->broken;
@@ -1141,6 +1142,7 @@ respond:
         virtqueue_push(vq, elem, req.resp_size);
         virtio_notify(vdev, vq);
         g_free(elem);
+        handled += 1 + req.nr_entries;
         continue;
 
 violation:
@@ -1167,7 +1169,7 @@ static void virtio_numahint_handle_vq(VirtIODevice *vdev, VirtQueue *vq)
     uint64_t ns;
 
     /* A guest that keeps the queue full gets the rest in a bottom half. */
-    if (!virtio_numahint_drain_vq(vdev, vq, VIRTIO_NUMAHINT_KICK_REQUESTS)) {
+    if (!virtio_numahint_drain_vq(vdev, vq, VIRTIO_NUMAHINT_KICK_ENTRIES)) {
         qemu_bh_schedule(s->kick_bh);
     }
     ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
@@ -1191,7 +1193,7 @@ static void virtio_numahint_kick_bh(void *opaque)
     for (i = 0; i < ARRAY_SIZE(vqs); i++) {
         if (virtio_queue_ready(vqs[i]) &&
             !virtio_numahint_drain_vq(vdev, vqs[i],
-                                      VIRTIO_NUMAHINT_KICK_REQUESTS)) {
+                                      VIRTIO_NUMAHINT_KICK_ENTRIES)) {
             more = true;
         }
     }

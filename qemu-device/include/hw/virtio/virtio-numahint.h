@@ -49,8 +49,11 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS     10
 /* Without vcpu-nodes, vCPU thread affinities are re-read this often. */
 #define VIRTIO_NUMAHINT_VCPU_REFRESH_MS         1000
-/* Requests one queue notification handles; the rest wait for a BH. */
-#define VIRTIO_NUMAHINT_KICK_REQUESTS   16
+/*
+ * Entries one queue notification handles, in whole requests (a request
+ * counts one more); the rest wait for a bottom half.
+ */
+#define VIRTIO_NUMAHINT_KICK_ENTRIES    256
 /* Items of work one placement step may plan: 8 batches, and a split page. */
 #define VIRTIO_NUMAHINT_PLACEMENT_WORK  (8 * NUMAHINT_PLACEMENT_BATCH + \
                                          NUMAHINT_PLACEMENT_MAX_PARTS)
@@ -234,7 +237,7 @@ struct VirtIONumahint {
     unsigned int ram_generation;
     /* The generation of the RAM map the engine has. */
     unsigned int engine_ram_generation;
-    /* Handles requests a notification left (VIRTIO_NUMAHINT_KICK_REQUESTS). */
+    /* Handles requests a notification left (VIRTIO_NUMAHINT_KICK_ENTRIES). */
     QEMUBH *kick_bh;
     /* Rebuilds the RAM map in the main loop after the memory map changed. */
     QEMUBH *ram_map_bh;
