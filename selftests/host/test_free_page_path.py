@@ -148,6 +148,18 @@ class DiscardTest(unittest.TestCase):
                  "-machine", "memory-backend=ram0"))
         self.assertGreaterEqual(dropped, 0.9 * TOUCHED)
 
+    def test_private_unnamed_file(self):
+        """share=off in a mem-path directory: QEMU's own unlinked file,
+        which nobody else can map, is discarded like anonymous RAM."""
+        with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+            dropped, stats = self.drop_after_exit(
+                "file in a tmpfs directory share=off",
+                ("-object", f"memory-backend-file,id=ram0,size=1G,"
+                 f"mem-path={shm},share=off",
+                 "-machine", "memory-backend=ram0"))
+        self.assertEqual(stats["report-skipped-private"], 0)
+        self.assertGreaterEqual(dropped, 0.9 * TOUCHED)
+
     def test_hugetlbfs(self):
         try:
             with HugePages(1 << 30) as mount:
