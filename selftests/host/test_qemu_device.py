@@ -28,6 +28,17 @@ from numahint_stats import DEVICE, NAMES, PLACEMENT, STATS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
+#: The protocol's bounds, VIRTIO_NUMAHINT_*_MAX and _MIN, by name.
+LIMITS = {name: int(value) for name, value in re.findall(
+    r"(?m)^#define VIRTIO_NUMAHINT_(\w+_M(?:AX|IN))\s+(\d+)$",
+    (REPO / "protocol" / "virtio_numahint.h").read_text())}
+RANGES_MAX = LIMITS["MAX_REPORT_RANGES_MAX"]
+EVENTS_MAX = LIMITS["MAX_TOUCH_EVENTS_MAX"]
+PROBE_MAX = LIMITS["MAX_PROBE_ENTRIES_MAX"]
+ORDER_MAX = LIMITS["REPORT_ORDER_MAX"]
+FLUSH_MIN = LIMITS["TOUCH_FLUSH_MS_MIN"]
+FLUSH_MAX = LIMITS["TOUCH_FLUSH_MS_MAX"]
+FLUSH_RANGE = f"must be between {FLUSH_MIN} and {FLUSH_MAX}"
 BASE_ARGS = ["-M", "pc", "-nodefaults", "-display", "none", "-accel", "tcg",
              "-m", "256M"]
 TIMEOUT = 30
@@ -108,23 +119,26 @@ class RealizeValidationTest(unittest.TestCase):
 
     def test_zero_report_ranges(self):
         self.assert_refused("max-report-ranges=0",
-                            "'max-report-ranges' must be between 1 and 4096")
+                            "'max-report-ranges' must be between 1 and "
+                            f"{RANGES_MAX}")
 
     def test_too_many_touch_events(self):
-        self.assert_refused("max-touch-events=65537",
-                            "'max-touch-events' must be between 1 and 65536")
+        self.assert_refused(f"max-touch-events={EVENTS_MAX + 1}",
+                            "'max-touch-events' must be between 1 and "
+                            f"{EVENTS_MAX}")
 
     def test_zero_probe_entries(self):
         self.assert_refused("max-probe-entries=0",
-                            "'max-probe-entries' must be between 1 and 4096")
+                            "'max-probe-entries' must be between 1 and "
+                            f"{PROBE_MAX}")
 
     def test_report_order_too_large(self):
-        self.assert_refused("report-order=21",
-                            "'report-order' must be between 0 and 20")
+        self.assert_refused(f"report-order={ORDER_MAX + 1}",
+                            f"'report-order' must be between 0 and {ORDER_MAX}")
 
     def test_flush_interval_out_of_range(self):
-        self.assert_refused("touch-flush-ms=60001",
-                            "'touch-flush-ms' must be between 1 and 60000")
+        self.assert_refused(f"touch-flush-ms={FLUSH_MAX + 1}",
+                            f"'touch-flush-ms' {FLUSH_RANGE}")
 
     def test_queue_size_not_power_of_two(self):
         self.assert_refused("queue-size=100",
@@ -188,7 +202,7 @@ class QMPTest(unittest.TestCase):
             self.assertIn("return", vm.cmd("qom-set", value=1000, **get))
             self.assertEqual(vm.cmd("qom-get", **get)["return"], 1000)
             reply = vm.cmd("qom-set", value=0, **get)
-            self.assertIn("must be between 1 and 60000",
+            self.assertIn(FLUSH_RANGE,
                           reply["error"]["desc"])
             self.assertEqual(vm.cmd("qom-get", **get)["return"], 1000)
 
@@ -289,8 +303,7 @@ class HostSafetyTest(unittest.TestCase):
                               f"with touch-flush-ms={flush}")
                 err = dst.proc.stderr.read()
         self.assertNotEqual(dst.proc.returncode, 0)
-        self.assertIn("'touch-flush-ms' must be between 1 and 60000, not 0",
-                      err)
+        self.assertIn(f"'touch-flush-ms' {FLUSH_RANGE}, not 0", err)
 
 
 class StatsListTest(unittest.TestCase):
