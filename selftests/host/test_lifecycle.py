@@ -378,6 +378,9 @@ class SuspendTest(LifecycleTest):
     def test_hibernate_6_1(self):
         self.hibernate("6.1")
 
+    def test_hibernate_6_12(self):
+        self.hibernate("6.12")
+
 
 class DeviceResetTest(LifecycleTest):
     """The device fails under load and needs a reset (issue 14, item 8)."""
