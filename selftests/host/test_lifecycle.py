@@ -24,6 +24,9 @@ through one part of its life, checking it from inside the guest
     restore callbacks) and QEMU wakes it (system_wakeup);
   - restore: QEMU saves the running VM to a file (migrate to file:), a
     new QEMU loads it (-incoming) and the guest runs on;
+  - hibernate: the guest hibernates to a swap disk, and resumes from it
+    in a new QEMU whose device takes fewer entries per request: the
+    driver must read the new limits on restore;
   - device reset: the device fails on a request (the x-fail-next-request
     test hook: virtio_error, DEVICE_NEEDS_RESET) and processes nothing
     more; the driver must reset it and set it up again, with one kernel
