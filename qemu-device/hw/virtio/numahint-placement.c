@@ -8,13 +8,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-/*
- * Inside QEMU, osdep.h comes first as everywhere else; the unit tests
- * build this file on its own, with -DNUMAHINT_PLACEMENT_STANDALONE.
- */
-#ifndef NUMAHINT_PLACEMENT_STANDALONE
 #include "qemu/osdep.h"
-#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>

@@ -8,23 +8,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-/*
- * Inside QEMU, osdep.h comes first as everywhere else; the fuzz target
- * builds this file on its own, with -DNUMAHINT_REQUEST_STANDALONE and the
- * wire format from protocol/virtio_numahint.h.
- */
-#ifndef NUMAHINT_REQUEST_STANDALONE
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "standard-headers/linux/virtio_numahint.h"
-#else
-#include <endian.h>
-#include <string.h>
-#include "virtio_numahint.h"
-#define le16_to_cpu(x) le16toh(x)
-#define le32_to_cpu(x) le32toh(x)
-#define le64_to_cpu(x) le64toh(x)
-#endif
 #include "hw/virtio/numahint-request.h"
 
 _Static_assert(NUMAHINT_REQUEST_NUM_QUEUES == VIRTIO_NUMAHINT_NUM_VQS,
