@@ -1011,6 +1011,93 @@ static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
 }
 
 /*
+ * The requests of each queue, checked by numahint_request_check(): each
+ * handler takes the entries of one request, returns how many it did and
+ * counts in *@bad those it rejected; the caller answers.
+ */
+typedef uint32_t (*VirtIONumahintQueueHandler)(VirtIONumahint *s,
+                                               const NumahintRequest *req,
+                                               const uint8_t *entries,
+                                               VirtQueueElement *elem,
+                                               uint32_t *bad);
+
+static uint32_t virtio_numahint_handle_report(VirtIONumahint *s,
+                                              const NumahintRequest *req,
+                                              const uint8_t *entries,
+                                              VirtQueueElement *elem,
+                                              uint32_t *bad)
+{
+    uint32_t i, done = 0;
+
+    s->stats.report_requests++;
+    for (i = 0; i < req->nr_entries; i++) {
+        if (virtio_numahint_report_range(s, entries + i * req->entry_size)) {
+            done++;
+        } else {
+            ++*bad;
+        }
+    }
+    return done;
+}
+
+static uint32_t virtio_numahint_handle_touch(VirtIONumahint *s,
+                                             const NumahintRequest *req,
+                                             const uint8_t *entries,
+                                             VirtQueueElement *elem,
+                                             uint32_t *bad)
+{
+    uint32_t i, done = 0;
+
+    s->stats.touch_requests++;
+    virtio_numahint_refresh_maps(s);
+    for (i = 0; i < req->nr_entries; i++) {
+        bool queued;
+
+        if (!virtio_numahint_touch_event(s, entries + i * req->entry_size,
+                                         &queued)) {
+            ++*bad;
+        }
+        done += queued;
+    }
+    virtio_numahint_kick_placement(s);
+    return done;
+}
+
+static uint32_t virtio_numahint_handle_probe(VirtIONumahint *s,
+                                             const NumahintRequest *req,
+                                             const uint8_t *entries,
+                                             VirtQueueElement *elem,
+                                             uint32_t *bad)
+{
+    g_autofree uint32_t *nodes = g_new(uint32_t, req->nr_entries);
+    uint32_t i, done = 0;
+
+    s->stats.probe_requests++;
+    for (i = 0; i < req->nr_entries; i++) {
+        if (virtio_numahint_probe_entry(s, req->type,
+                                        entries + i * req->entry_size,
+                                        &nodes[i])) {
+            done++;
+        } else {
+            nodes[i] = cpu_to_le32(VIRTIO_NUMAHINT_NODE_NONE);
+            s->stats.probe_rejected++;
+            ++*bad;
+        }
+    }
+    s->stats.probe_entries += done;
+    iov_from_buf(elem->in_sg, elem->in_num, sizeof(struct virtio_numahint_resp),
+                 nodes, (size_t)req->nr_entries * sizeof(uint32_t));
+    return done;
+}
+
+static const VirtIONumahintQueueHandler
+virtio_numahint_queue_handlers[VIRTIO_NUMAHINT_NUM_VQS] = {
+    [VIRTIO_NUMAHINT_VQ_REPORT] = virtio_numahint_handle_report,
+    [VIRTIO_NUMAHINT_VQ_TOUCH] = virtio_numahint_handle_touch,
+    [VIRTIO_NUMAHINT_VQ_PROBE] = virtio_numahint_handle_probe,
+};
+
+/*
  * Pops and answers requests of @vq until they held @budget entries (a
  * request counts one more).  A request that
  * breaks the framing rules breaks the device (virtio_error), since the
@@ -1039,10 +1126,9 @@ static bool virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq,
         struct virtio_numahint_resp resp = {};
         struct virtio_numahint_req hdr = {};
         g_autofree uint8_t *entries = NULL;
-        g_autofree uint32_t *nodes = NULL;
         NumahintRequestVerdict verdict;
         NumahintRequest req = {};
-        uint32_t i, done = 0, bad = 0;
+        uint32_t done = 0, bad = 0;
         uint16_t status;
         bool was_broken = vdev->broken;
 
@@ -1083,55 +1169,8 @@ static bool virtio_numahint_drain_vq(VirtIODevice *vdev, VirtQueue *vq,
         iov_to_buf(elem->out_sg, elem->out_num, sizeof(hdr), entries,
                    req.entries_size);
 
-        switch (req.type) {
-        case VIRTIO_NUMAHINT_REQ_FREE_REPORT:
-            s->stats.report_requests++;
-            for (i = 0; i < req.nr_entries; i++) {
-                if (virtio_numahint_report_range(s, entries +
-                                                 i * req.entry_size)) {
-                    done++;
-                } else {
-                    bad++;
-                }
-            }
-            break;
-        case VIRTIO_NUMAHINT_REQ_TOUCH:
-            s->stats.touch_requests++;
-            virtio_numahint_refresh_maps(s);
-            for (i = 0; i < req.nr_entries; i++) {
-                bool queued;
-
-                if (!virtio_numahint_touch_event(s, entries +
-                                                 i * req.entry_size,
-                                                 &queued)) {
-                    bad++;
-                }
-                done += queued;
-            }
-            virtio_numahint_kick_placement(s);
-            break;
-        case VIRTIO_NUMAHINT_REQ_PROBE_PAGE:
-        case VIRTIO_NUMAHINT_REQ_PROBE_CPU:
-            s->stats.probe_requests++;
-            nodes = g_new(uint32_t, req.nr_entries);
-            for (i = 0; i < req.nr_entries; i++) {
-                if (virtio_numahint_probe_entry(s, req.type, entries +
-                                                i * req.entry_size,
-                                                &nodes[i])) {
-                    done++;
-                } else {
-                    nodes[i] = cpu_to_le32(VIRTIO_NUMAHINT_NODE_NONE);
-                    s->stats.probe_rejected++;
-                    bad++;
-                }
-            }
-            s->stats.probe_entries += done;
-            iov_from_buf(elem->in_sg, elem->in_num, sizeof(resp), nodes,
-                         (size_t)req.nr_entries * sizeof(uint32_t));
-            break;
-        default:
-            g_assert_not_reached();
-        }
+        done = virtio_numahint_queue_handlers[queue](s, &req, entries, elem,
+                                                     &bad);
         status = bad ? VIRTIO_NUMAHINT_RESP_REJECTED : VIRTIO_NUMAHINT_RESP_OK;
 
 respond:
