@@ -21,6 +21,10 @@
 #                   of the driver (~5 min the first time, then ~2)
 #   make dkms-test  the .deb in a clean bookworm chroot: DKMS builds for 6.1
 #                   and 6.12, and the 6.1 module boots with the device
+#   make libvirt-test  Debian's libvirt (bookworm-backports) installed once;
+#                   a TCG domain with the device under two session
+#                   libvirtds: start, driver binding, stats, save/restore,
+#                   migrate (TAP, ~1.5 min; also make check's libvirt suite)
 #   make fuzz       the host-side fuzz target (selftests/host/fuzz/):
 #                   its corpus replayed under ASan+UBSan, then libFuzzer
 #                   for FUZZ_TIME seconds (60)
@@ -92,6 +96,11 @@ dkms-test: deb
 	tools/setup
 	packaging/dkms-test
 
+# The device through libvirt: docs/install.md, "Through libvirt".
+libvirt-test:
+	tools/setup apt kernels qemu
+	tools/libvirt-test
+
 # Hardening: see docs/hardening.md.  Not part of `make check`, which runs
 # only a short fuzz run (tools/run-tests' unit suite).
 FUZZ_TIME ?= 60
@@ -115,4 +124,4 @@ fuzz-qemu:
 
 .PHONY: all setup qemu modules demo check style clean distclean
 .PHONY: fuzz sanitize fuzz-qemu
-.PHONY: deb rpm qemu-patches kernel-patches dkms-test
+.PHONY: deb rpm qemu-patches kernel-patches dkms-test libvirt-test
