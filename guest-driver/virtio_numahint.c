@@ -191,7 +191,7 @@ enum numahint_vq {
 	NUMAHINT_VQ_MAX
 };
 
-#define NUMAHINT_STAT(_id, _name)	NUMAHINT_STAT_##_id,
+#define NUMAHINT_STAT(_id, ...)	NUMAHINT_STAT_##_id,
 
 /* Event counters, exported read-only in sysfs; the list is in the header. */
 enum numahint_stat {
@@ -1694,7 +1694,7 @@ static struct numahint_stat_attr numahint_stat_attrs[NUMAHINT_STAT_MAX] = {
 };
 
 #undef NUMAHINT_STAT
-#define NUMAHINT_STAT(_id, _name)	\
+#define NUMAHINT_STAT(_id, ...)	\
 	(&numahint_stat_attrs[NUMAHINT_STAT_##_id].attr.attr),
 
 static struct attribute *virtnumahint_attrs[] = {

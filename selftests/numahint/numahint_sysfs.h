@@ -121,7 +121,7 @@ static inline bool numahint_has_feature(unsigned int bit)
 }
 
 /* The driver's counters, STAT_<ID>, from its own list of them. */
-#define NUMAHINT_STAT(_id, _name)	STAT_##_id,
+#define NUMAHINT_STAT(_id, ...)	STAT_##_id,
 enum numahint_stat {
 #include "virtio_numahint_stats.h"
 	NR_STATS
