@@ -701,6 +701,17 @@ static void virtio_numahint_refresh_vcpu_map(VirtIONumahint *s)
     }
 }
 
+/* Rebuild the RAM map if the guest memory map changed since. */
+static void virtio_numahint_ram_map_bh(void *opaque)
+{
+    VirtIONumahint *s = opaque;
+
+    if (s->ram_map_stale) {
+        s->ram_map_stale = false;
+        virtio_numahint_update_ram_map(s);
+    }
+}
+
 /*
  * Bring the engine's maps up to date: the RAM map after the guest memory
  * map changed, the vCPU map (thread affinities can change at any time,
@@ -712,10 +723,7 @@ static void virtio_numahint_refresh_maps(VirtIONumahint *s)
     if (ram_block_discard_is_disabled() != s->ram_map_pinned) {
         s->ram_map_stale = true;
     }
-    if (s->ram_map_stale) {
-        s->ram_map_stale = false;
-        virtio_numahint_update_ram_map(s);
-    }
+    virtio_numahint_ram_map_bh(s);
     virtio_numahint_refresh_vcpu_map(s);
 }
 
@@ -731,16 +739,6 @@ static void virtio_numahint_ram_map_changed(MemoryListener *listener)
     qatomic_inc(&s->ram_generation);
     s->ram_map_stale = true;
     qemu_bh_schedule(s->ram_map_bh);
-}
-
-static void virtio_numahint_ram_map_bh(void *opaque)
-{
-    VirtIONumahint *s = opaque;
-
-    if (s->ram_map_stale) {
-        s->ram_map_stale = false;
-        virtio_numahint_update_ram_map(s);
-    }
 }
 
 /* Wake the placement thread: events were queued. */
