@@ -9,22 +9,30 @@
  * wire format and its rationale are in virtio_numahint.h.
  *
  * This driver implements free page reports (VIRTIO_NUMAHINT_F_FREE_REPORT)
- * through the kernel's page reporting API, as virtio_balloon does, and the
- * debugging locality probe (VIRTIO_NUMAHINT_F_LOCALITY_PROBE), exposed in
- * debugfs, and first-touch events (VIRTIO_NUMAHINT_F_FIRST_TOUCH) from the
- * mm_page_alloc tracepoint.
+ * through the kernel's page reporting API, as virtio_balloon does,
+ * first-touch events (VIRTIO_NUMAHINT_F_FIRST_TOUCH) from a page
+ * allocation hook, and the debugging locality probe
+ * (VIRTIO_NUMAHINT_F_LOCALITY_PROBE), exposed in debugfs.
  *
- * First-touch events are recorded by a tracepoint probe that runs inside
- * the page allocator, in any context that allocates, interrupts included.
- * It only appends to a per-CPU buffer under a per-CPU raw spinlock, never
- * sleeps, allocates or touches a shared cache line for writing.  One
- * delayed work per device drains the buffers of all possible CPUs, so a
- * CPU that goes offline leaves nothing behind that the next drain does
- * not take, and sends the extents on the touch queue without waiting for
- * answers: request buffers come from a small pool, are taken back from
- * the queue callback, and when none is free the events are dropped and
- * counted.  The probe wakes the drain through an irq_work, as it cannot
- * queue work from inside the allocator.
+ * First-touch events are recorded by a callback that runs inside the page
+ * allocator, in any context that allocates, interrupts included; the hook
+ * is virtio_numahint_hook.h, today the mm_page_alloc tracepoint.  It only
+ * appends to a per-CPU buffer under a per-CPU raw spinlock, never sleeps,
+ * allocates or touches a shared cache line for writing.  One delayed work
+ * per device drains the buffers of all possible CPUs, so a CPU that goes
+ * offline leaves nothing behind that the next drain does not take, and
+ * sends the extents on the touch queue without waiting for answers:
+ * request buffers come from a small pool, are taken back from the queue
+ * callback, and when none is free the events are dropped and counted.
+ * The callback wakes the drain through an irq_work, as it cannot queue
+ * work from inside the allocator.
+ *
+ * The file has one section per part, in this order: the definitions all
+ * share; the transport (sending requests, checking answers, resetting a
+ * failed device); free page reports; first touch; the locality probe;
+ * sysfs and debugfs; and the lifecycle (configuration, probe, remove,
+ * freeze, restore), which sets up the others.  Functions and file-scope
+ * variables are virtnumahint_*, types numahint_*, macros NUMAHINT_*.
  *
  * Copyright (c) 2026 The numahint authors.
  */
@@ -51,7 +59,6 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
-#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -59,6 +66,7 @@
 #include <linux/workqueue.h>
 
 #include "virtio_numahint.h"
+#include "virtio_numahint_hook.h"
 #include "compat.h"
 
 #if defined(CONFIG_X86)
@@ -77,21 +85,18 @@
  */
 
 /*
- * The device's report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the
- * buddy allocator's orders count guest pages: the difference of scales.
+ * How long a synchronous request may take before we stop waiting.  The
+ * device answers from its queue handler, so this only fires on a stuck or
+ * paused host; the buffers stay with the device until it answers.
  */
-#define NUMAHINT_REPORT_ORDER_SHIFT	(PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT)
+#define NUMAHINT_REQ_TIMEOUT		(10 * HZ)
 
 /*
- * The lowest order the page reporting API takes from a driver: it reads
- * an order of 0 as "the kernel's default", pageblock_order.
+ * A device that needs a reset again within this long of the last one is
+ * left reset and idle: a device that keeps failing must not cost the
+ * guest a reset loop.
  */
-#define NUMAHINT_MIN_REPORT_ORDER	1
-
-static int report_order;
-module_param(report_order, int, 0444);
-MODULE_PARM_DESC(report_order,
-		 "Smallest order (log2 of guest pages) of the free blocks to report: 0 (default) takes the device's suggestion if it makes one, else the kernel's default (pageblock order); 1 is the lowest the kernel accepts; orders above the largest buddy order are clamped. The kernel keeps the order of the first page reporting driver since boot, and page_reporting.page_reporting_order= on the kernel command line overrides both.");
+#define NUMAHINT_RESET_INTERVAL		(60 * HZ)
 
 /*
  * First-touch buffering.  Each CPU holds up to NUMAHINT_TOUCH_CPU_EXTENTS
@@ -110,74 +115,6 @@ MODULE_PARM_DESC(report_order,
 /* An allocation of 2^@order guest pages, in VIRTIO_NUMAHINT_PAGE_SIZE units. */
 #define NUMAHINT_TOUCH_PAGES(order) \
 	(1U << ((order) + PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT))
-
-/* Which page allocations count as first touches: see touch_filter. */
-enum numahint_touch_filter {
-	/* User pages: __GFP_HARDWALL and __GFP_MOVABLE, MIGRATE_MOVABLE. */
-	NUMAHINT_TOUCH_USER_MOVABLE,
-	/* Every allocation with __GFP_HARDWALL (GFP_USER and above). */
-	NUMAHINT_TOUCH_USER,
-	/* Every MIGRATE_MOVABLE allocation, user or kernel. */
-	NUMAHINT_TOUCH_MOVABLE,
-	/* Every allocation. */
-	NUMAHINT_TOUCH_ALL,
-};
-
-static const char * const numahint_touch_filter_names[] = {
-	[NUMAHINT_TOUCH_USER_MOVABLE]	= "user_movable",
-	[NUMAHINT_TOUCH_USER]		= "user",
-	[NUMAHINT_TOUCH_MOVABLE]	= "movable",
-	[NUMAHINT_TOUCH_ALL]		= "all",
-};
-
-static int touch_filter = NUMAHINT_TOUCH_USER_MOVABLE;
-
-static int numahint_touch_filter_set(const char *val,
-				     const struct kernel_param *kp)
-{
-	int filter = sysfs_match_string(numahint_touch_filter_names, val);
-
-	if (filter < 0)
-		return filter;
-	WRITE_ONCE(*(int *)kp->arg, filter);
-	return 0;
-}
-
-static int numahint_touch_filter_get(char *buffer,
-				     const struct kernel_param *kp)
-{
-	return scnprintf(buffer, PAGE_SIZE, "%s\n",
-			 numahint_touch_filter_names[READ_ONCE(*(int *)kp->arg)]);
-}
-
-static const struct kernel_param_ops numahint_touch_filter_ops = {
-	.set	= numahint_touch_filter_set,
-	.get	= numahint_touch_filter_get,
-};
-module_param_cb(touch_filter, &numahint_touch_filter_ops, &touch_filter,
-		0644);
-MODULE_PARM_DESC(touch_filter,
-		 "Page allocations reported as first touches: user_movable (default: GFP_HIGHUSER_MOVABLE-like, __GFP_HARDWALL and __GFP_MOVABLE from MIGRATE_MOVABLE, i.e. anonymous, page cache and THP pages of tasks), user (any __GFP_HARDWALL allocation), movable (any MIGRATE_MOVABLE allocation) or all. Can change at run time.");
-
-/*
- * How long a synchronous request may take before we stop waiting.  The
- * device answers from its queue handler, so this only fires on a stuck or
- * paused host; the buffers stay with the device until it answers.
- */
-#define NUMAHINT_REQ_TIMEOUT		(10 * HZ)
-
-/*
- * A device that needs a reset again within this long of the last one is
- * left reset and idle: a device that keeps failing must not cost the
- * guest a reset loop.
- */
-#define NUMAHINT_RESET_INTERVAL		(60 * HZ)
-
-/*
- * Longest probe command accepted from debugfs: the keyword plus, for every
- * entry, a 64-bit value in hex with prefix or in decimal and a separator.
- */
-#define NUMAHINT_PROBE_CMD_LEN(entries)	(16 + (size_t)(entries) * 24)
 
 /* Virtqueues; their indices are fixed by the protocol. */
 enum numahint_vq {
@@ -209,7 +146,7 @@ enum numahint_stat {
  * fields of the MPIDR are packed into 32 bits, Aff3 moving down from bit
  * 32 to bit 24.
  */
-static u64 numahint_cpu_arch_id(unsigned int cpu)
+static u64 virtnumahint_cpu_arch_id(unsigned int cpu)
 {
 #if defined(CONFIG_X86)
 	return cpu_physical_id(cpu);
@@ -425,14 +362,14 @@ struct virtio_numahint {
 	unsigned int touch_nr_free;
 };
 
-/* /sys/kernel/debug/virtio_numahint/, shared by all devices. */
-static struct dentry *numahint_debugfs_root;
-/* Devices with a directory under numahint_debugfs_root. */
-static unsigned int numahint_debugfs_users;
-/* Protects the two above. */
-static DEFINE_MUTEX(numahint_debugfs_lock);
+/* --- Transport: requests, responses, device resets ------------------------ */
 
-static void numahint_count(struct virtio_numahint *vnh, enum numahint_stat stat)
+/*
+ * What every feature shares: counting, the used buffer notification of the
+ * synchronous queues, a device that needs a reset, sending a request and
+ * waiting for it, and checking the device's answer.
+ */
+static void virtnumahint_count(struct virtio_numahint *vnh, enum numahint_stat stat)
 {
 	atomic64_inc(&vnh->stats[stat]);
 }
@@ -522,6 +459,8 @@ static bool virtnumahint_reap(struct virtqueue *vq, void *req, bool *pending,
  * errno.  If we stop waiting (timeout, fatal signal, broken queue) the
  * device still owns both buffers: *@pending stays set and the caller must
  * not touch them again before virtnumahint_reap() has taken them back.
+ * Synchronous requests are the probe's: probe_lock serialises them, so
+ * that @req is the only buffer on @vq.
  */
 static int virtnumahint_send_sync(struct virtio_numahint *vnh,
 				  struct virtqueue *vq, void *req,
@@ -532,6 +471,7 @@ static int virtnumahint_send_sync(struct virtio_numahint *vnh,
 	long left;
 	int err;
 
+	lockdep_assert_held(&vnh->probe_lock);
 	sg_init_one(&sg_out, req, req_len);
 	sg_init_one(&sg_in, resp, resp_len);
 	sgs[0] = &sg_out;
@@ -552,7 +492,7 @@ static int virtnumahint_send_sync(struct virtio_numahint *vnh,
 	if (!*pending)
 		return 0;
 
-	numahint_count(vnh, NUMAHINT_STAT_REQ_ABANDONED);
+	virtnumahint_count(vnh, NUMAHINT_STAT_REQ_ABANDONED);
 	if (virtqueue_is_broken(vq) || READ_ONCE(vnh->halted))
 		return -EIO;
 	if (!left && virtnumahint_halt_if_needed(vnh)) {
@@ -640,13 +580,37 @@ static int virtnumahint_check_resp(struct virtio_numahint *vnh,
 				     status, used_len, sizeof(*resp) + payload);
 		goto malformed;
 	}
-	numahint_count(vnh, stat);
+	virtnumahint_count(vnh, stat);
 	return ret;
 
 malformed:
-	numahint_count(vnh, NUMAHINT_STAT_RESP_MALFORMED);
+	virtnumahint_count(vnh, NUMAHINT_STAT_RESP_MALFORMED);
 	return -EIO;
 }
+
+/* --- Free page reports (VIRTIO_NUMAHINT_F_FREE_REPORT) -------------------- */
+
+/*
+ * The driver is a page reporting device, as virtio_balloon is: the page
+ * reporting worker hands it free blocks, isolated from the allocator, and
+ * it sends them to the device, one request at a time, waiting for each.
+ */
+/*
+ * The device's report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the
+ * buddy allocator's orders count guest pages: the difference of scales.
+ */
+#define NUMAHINT_REPORT_ORDER_SHIFT	(PAGE_SHIFT - VIRTIO_NUMAHINT_PAGE_SHIFT)
+
+/*
+ * The lowest order the page reporting API takes from a driver: it reads
+ * an order of 0 as "the kernel's default", pageblock_order.
+ */
+#define NUMAHINT_MIN_REPORT_ORDER	1
+
+static int report_order;
+module_param(report_order, int, 0444);
+MODULE_PARM_DESC(report_order,
+		 "Smallest order (log2 of guest pages) of the free blocks to report: 0 (default) takes the device's suggestion if it makes one, else the kernel's default (pageblock order); 1 is the lowest the kernel accepts; orders above the largest buddy order are clamped. The kernel keeps the order of the first page reporting driver since boot, and page_reporting.page_reporting_order= on the kernel command line overrides both.");
 
 /* The device has used our report, or the queue will never be used again. */
 static bool virtnumahint_report_used(struct virtqueue *vq, bool *used,
@@ -690,7 +654,7 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
 	memset(resp, 0, sizeof(*resp));
 
 	if (READ_ONCE(vnh->halted)) {
-		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		virtnumahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
 		return -EIO;
 	}
 
@@ -705,10 +669,10 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
 		dev_warn_ratelimited(&vnh->vdev->dev,
 				     "cannot queue a free page report: %d\n",
 				     err);
-		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		virtnumahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
 		return err;
 	}
-	numahint_count(vnh, NUMAHINT_STAT_REPORT_REQUESTS);
+	virtnumahint_count(vnh, NUMAHINT_STAT_REPORT_REQUESTS);
 	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_REPORT_RANGES]);
 	virtqueue_kick(vq);
 
@@ -733,7 +697,7 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
 		if (!READ_ONCE(vnh->halted))
 			dev_warn_ratelimited(&vnh->vdev->dev,
 					     "report queue broken, free page report lost\n");
-		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		virtnumahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
 		return -EIO;
 	}
 
@@ -753,7 +717,7 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
 		 * Used, so the pages are ours again; failing the report
 		 * would only have page reporting send them again.
 		 */
-		numahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
+		virtnumahint_count(vnh, NUMAHINT_STAT_REPORT_ERRORS);
 		break;
 	}
 	return 0;
@@ -784,10 +748,193 @@ static int virtnumahint_free_page_report(struct page_reporting_dev_info *pr_dev_
 }
 
 /*
+ * The order of the free blocks to report, in guest pages: the report_order
+ * module parameter if set, else the device's suggestion if it makes one,
+ * else the kernel's default.  Out of range values are clamped, not refused:
+ * the order only trades report traffic against the memory reported.
+ */
+static unsigned int virtnumahint_pick_report_order(struct virtio_numahint *vnh)
+{
+	struct device *dev = &vnh->vdev->dev;
+	unsigned int order;
+
+	if (report_order < 0)
+		dev_warn(dev, "report_order=%d is negative, ignored\n",
+			 report_order);
+
+	if (report_order > 0) {
+		order = report_order;
+		if (order > NUMAHINT_MAX_PAGE_ORDER) {
+			dev_info(dev,
+				 "report_order=%u is above the guest's largest order %u; reporting blocks of order %u\n",
+				 order, NUMAHINT_MAX_PAGE_ORDER,
+				 NUMAHINT_MAX_PAGE_ORDER);
+			order = NUMAHINT_MAX_PAGE_ORDER;
+		}
+		return order;
+	}
+
+	if (!vnh->report_order)
+		return pageblock_order;
+
+	/* Blocks smaller than a guest page: the smallest we can report. */
+	if (vnh->report_order <= NUMAHINT_REPORT_ORDER_SHIFT)
+		return NUMAHINT_MIN_REPORT_ORDER;
+
+	order = vnh->report_order - NUMAHINT_REPORT_ORDER_SHIFT;
+	if (order > NUMAHINT_MAX_PAGE_ORDER) {
+		dev_info(dev,
+			 "device suggests report_order %u, above the guest's largest order %u; reporting blocks of order %u\n",
+			 vnh->report_order,
+			 NUMAHINT_MAX_PAGE_ORDER + NUMAHINT_REPORT_ORDER_SHIFT,
+			 NUMAHINT_MAX_PAGE_ORDER);
+		order = NUMAHINT_MAX_PAGE_ORDER;
+	}
+	return max_t(unsigned int, order, NUMAHINT_MIN_REPORT_ORDER);
+}
+
+/*
+ * The report buffer holds as many ranges as page reporting hands over at
+ * once, whatever the device takes, so that restore never needs a larger
+ * one: see virtnumahint_fit_batches().
+ */
+static int virtnumahint_alloc_report(struct virtio_numahint *vnh)
+{
+	vnh->report_batch = min_t(u32, vnh->max_report_ranges,
+				  PAGE_REPORTING_CAPACITY);
+	vnh->report_req = kmalloc(struct_size(vnh->report_req, ranges,
+					      PAGE_REPORTING_CAPACITY),
+				  GFP_KERNEL);
+	vnh->report_resp = kmalloc(sizeof(*vnh->report_resp), GFP_KERNEL);
+	if (!vnh->report_req || !vnh->report_resp)
+		return -ENOMEM;
+	vnh->report_order_used = virtnumahint_pick_report_order(vnh);
+	vnh->pr_dev_info.report = virtnumahint_free_page_report;
+	vnh->pr_dev_info.order = vnh->report_order_used;
+	return 0;
+}
+
+static void virtnumahint_free_report(struct virtio_numahint *vnh)
+{
+	kfree(vnh->report_resp);
+	kfree(vnh->report_req);
+}
+
+/*
+ * Become the guest's page reporting device; DRIVER_OK must be set, as
+ * reports go out from the moment we register.  Only one driver can have
+ * free page reports: without them the device still serves the rest.
+ */
+static void virtnumahint_start_report(struct virtio_numahint *vnh)
+{
+	struct virtio_device *vdev = vnh->vdev;
+	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_REPORT];
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PAGE_REPORTING) ||
+	    !virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
+		return;
+
+	/* A request must fit in the empty queue without allocating. */
+	if (virtqueue_get_vring_size(vq) < 2) {
+		dev_warn(&vdev->dev,
+			 "report queue of %u entries is too small; free page reports disabled\n",
+			 virtqueue_get_vring_size(vq));
+		return;
+	}
+
+	err = page_reporting_register(&vnh->pr_dev_info);
+	if (err == -EBUSY) {
+		dev_warn(&vdev->dev,
+			 "free page reporting is already taken by another driver (virtio_balloon?); free page reports disabled, other features keep working\n");
+		return;
+	}
+	if (err) {
+		dev_warn(&vdev->dev,
+			 "cannot register for free page reporting (%d); free page reports disabled\n",
+			 err);
+		return;
+	}
+	WRITE_ONCE(vnh->report_active, true);
+	dev_info(&vdev->dev, "free page reporting of order %u enabled\n",
+		 vnh->report_order_used);
+}
+
+/*
+ * Stop free page reports.  Unregistering waits for a report in progress,
+ * which needs the device alive: call this before resetting it.  The
+ * wakeup lets such a report notice a queue broken by surprise removal.
+ */
+static void virtnumahint_stop_report(struct virtio_numahint *vnh)
+{
+	if (!IS_ENABLED(CONFIG_PAGE_REPORTING) || !vnh->report_active)
+		return;
+
+	wake_up_all(&vnh->host_resp);
+	page_reporting_unregister(&vnh->pr_dev_info);
+	WRITE_ONCE(vnh->report_active, false);
+}
+
+/* --- First touch (VIRTIO_NUMAHINT_F_FIRST_TOUCH) -------------------------- */
+
+/*
+ * The page allocation hook (virtio_numahint_hook.h) records the user page
+ * allocations of each CPU in its buffer; touch_work drains the buffers
+ * into requests that go to the device without waiting for answers.
+ */
+/* Which page allocations count as first touches: see touch_filter. */
+enum numahint_touch_filter {
+	/* User pages: __GFP_HARDWALL and __GFP_MOVABLE, MIGRATE_MOVABLE. */
+	NUMAHINT_TOUCH_USER_MOVABLE,
+	/* Every allocation with __GFP_HARDWALL (GFP_USER and above). */
+	NUMAHINT_TOUCH_USER,
+	/* Every MIGRATE_MOVABLE allocation, user or kernel. */
+	NUMAHINT_TOUCH_MOVABLE,
+	/* Every allocation. */
+	NUMAHINT_TOUCH_ALL,
+};
+
+static const char * const virtnumahint_touch_filter_names[] = {
+	[NUMAHINT_TOUCH_USER_MOVABLE]	= "user_movable",
+	[NUMAHINT_TOUCH_USER]		= "user",
+	[NUMAHINT_TOUCH_MOVABLE]	= "movable",
+	[NUMAHINT_TOUCH_ALL]		= "all",
+};
+
+static int touch_filter = NUMAHINT_TOUCH_USER_MOVABLE;
+
+static int virtnumahint_touch_filter_set(const char *val,
+					 const struct kernel_param *kp)
+{
+	int filter = sysfs_match_string(virtnumahint_touch_filter_names, val);
+
+	if (filter < 0)
+		return filter;
+	WRITE_ONCE(*(int *)kp->arg, filter);
+	return 0;
+}
+
+static int virtnumahint_touch_filter_get(char *buffer,
+					 const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%s\n",
+			 virtnumahint_touch_filter_names[READ_ONCE(*(int *)kp->arg)]);
+}
+
+static const struct kernel_param_ops virtnumahint_touch_filter_ops = {
+	.set	= virtnumahint_touch_filter_set,
+	.get	= virtnumahint_touch_filter_get,
+};
+module_param_cb(touch_filter, &virtnumahint_touch_filter_ops, &touch_filter,
+		0644);
+MODULE_PARM_DESC(touch_filter,
+		 "Page allocations reported as first touches: user_movable (default: GFP_HIGHUSER_MOVABLE-like, __GFP_HARDWALL and __GFP_MOVABLE from MIGRATE_MOVABLE, i.e. anonymous, page cache and THP pages of tasks), user (any __GFP_HARDWALL allocation), movable (any MIGRATE_MOVABLE allocation) or all. Can change at run time.");
+
+/*
  * Whether an allocation of @gfp_flags from @migratetype is a first touch
  * worth reporting, per the touch_filter module parameter.
  */
-static bool numahint_touch_wanted(gfp_t gfp_flags, int migratetype)
+static bool virtnumahint_touch_wanted(gfp_t gfp_flags, int migratetype)
 {
 	const gfp_t user_movable = __GFP_HARDWALL | __GFP_MOVABLE;
 
@@ -831,7 +978,7 @@ static void virtnumahint_touch_probe(void *data, struct page *page,
 	u64 addr;
 
 	/* page is NULL when the allocation failed. */
-	if (!page || !numahint_touch_wanted(gfp_flags, migratetype))
+	if (!page || !virtnumahint_touch_wanted(gfp_flags, migratetype))
 		return;
 
 	addr = PFN_PHYS(page_to_pfn(page));
@@ -919,7 +1066,7 @@ static void virtnumahint_touch_complete(struct virtio_numahint *vnh,
 			     &vnh->stats[NUMAHINT_STAT_TOUCH_REJECTED]);
 		break;
 	case -EOPNOTSUPP:
-		numahint_count(vnh, NUMAHINT_STAT_TOUCH_UNSUPPORTED);
+		virtnumahint_count(vnh, NUMAHINT_STAT_TOUCH_UNSUPPORTED);
 		break;
 	default:
 		/* OK, or malformed: counted as such by check_resp. */
@@ -1011,7 +1158,7 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 	if (notify)
 		virtqueue_notify(vq);
 
-	numahint_count(vnh, NUMAHINT_STAT_TOUCH_REQUESTS);
+	virtnumahint_count(vnh, NUMAHINT_STAT_TOUCH_REQUESTS);
 	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_ENTRIES]);
 	atomic64_add(pages, &vnh->stats[NUMAHINT_STAT_TOUCH_PAGES]);
 }
@@ -1047,7 +1194,7 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 
 	for_each_possible_cpu(cpu) {
 		tc = per_cpu_ptr(vnh->touch_cpu, cpu);
-		cpu_id = numahint_cpu_arch_id(cpu);
+		cpu_id = virtnumahint_cpu_arch_id(cpu);
 		for (pass = 0; READ_ONCE(tc->nr); pass++) {
 			if (pass == NUMAHINT_TOUCH_DRAIN_PASSES) {
 				drained = false;
@@ -1112,23 +1259,6 @@ static void virtnumahint_touch_work(struct work_struct *work)
 		virtnumahint_touch_kick(vnh, true);
 }
 
-/* Find the mm_page_alloc tracepoint, which is not exported to modules. */
-static void numahint_find_page_alloc(struct tracepoint *tp, void *priv)
-{
-	struct tracepoint **found = priv;
-
-	if (!strcmp(tp->name, "mm_page_alloc"))
-		*found = tp;
-}
-
-static struct tracepoint *numahint_page_alloc_tp(void)
-{
-	struct tracepoint *tp = NULL;
-
-	for_each_kernel_tracepoint(numahint_find_page_alloc, &tp);
-	return tp;
-}
-
 static int virtnumahint_alloc_touch_cpu(struct virtio_numahint *vnh)
 {
 	struct numahint_touch_cpu __percpu *touch_cpu;
@@ -1150,11 +1280,10 @@ static int virtnumahint_alloc_touch_cpu(struct virtio_numahint *vnh)
 /* Register the hook if it is wanted and may run. */
 static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
 {
-	struct tracepoint *tp;
 	int err;
 
 	lockdep_assert_held(&vnh->touch_mutex);
-	if (!IS_ENABLED(CONFIG_TRACEPOINTS) || vnh->touch_active ||
+	if (!virtnumahint_page_alloc_hook_supported() || vnh->touch_active ||
 	    !vnh->touch_ready || !vnh->touch_wanted)
 		return 0;
 
@@ -1162,10 +1291,7 @@ static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
 	if (err)
 		return err;
 
-	tp = numahint_page_alloc_tp();
-	if (!tp)
-		return -ENOENT;
-	err = tracepoint_probe_register(tp, virtnumahint_touch_probe, vnh);
+	err = virtnumahint_page_alloc_register(virtnumahint_touch_probe, vnh);
 	if (err)
 		return err;
 	WRITE_ONCE(vnh->touch_active, true);
@@ -1179,16 +1305,11 @@ static int virtnumahint_touch_hook_on(struct virtio_numahint *vnh)
  */
 static void virtnumahint_touch_hook_off(struct virtio_numahint *vnh)
 {
-	struct tracepoint *tp;
-
 	lockdep_assert_held(&vnh->touch_mutex);
 	if (!vnh->touch_active)
 		return;
 
-	tp = numahint_page_alloc_tp();
-	if (tp)
-		tracepoint_probe_unregister(tp, virtnumahint_touch_probe, vnh);
-	tracepoint_synchronize_unregister();
+	virtnumahint_page_alloc_unregister(virtnumahint_touch_probe, vnh);
 	WRITE_ONCE(vnh->touch_active, false);
 
 	/* The probe is gone; its last kick may still be queueing the work. */
@@ -1276,6 +1397,18 @@ static void virtnumahint_reset_touch_pool(struct virtio_numahint *vnh)
 	vnh->touch_nr_free = vnh->touch_nr_bufs;
 }
 
+/* --- Locality probe (VIRTIO_NUMAHINT_F_LOCALITY_PROBE) -------------------- */
+
+/*
+ * Which host node backs a guest page or is local to a vCPU: asked through
+ * the debugfs probe file, one synchronous request at a time.
+ */
+/*
+ * Longest probe command accepted from debugfs: the keyword plus, for every
+ * entry, a 64-bit value in hex with prefix or in decimal and a separator.
+ */
+#define NUMAHINT_PROBE_CMD_LEN(entries)	(16 + (size_t)(entries) * 24)
+
 /*
  * Ask the device for the host node of @nr guest pages or CPUs (@type is
  * VIRTIO_NUMAHINT_REQ_PROBE_PAGE or _CPU) and keep the answer for debugfs.
@@ -1319,7 +1452,7 @@ static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
 	req->hdr.nr_entries = cpu_to_le32(nr);
 	for (i = 0; i < nr; i++) {
 		if (type == VIRTIO_NUMAHINT_REQ_PROBE_CPU)
-			id = numahint_cpu_arch_id(values[i]);
+			id = virtnumahint_cpu_arch_id(values[i]);
 		else
 			id = ALIGN_DOWN(values[i], VIRTIO_NUMAHINT_PAGE_SIZE);
 		req->entries[i].id = cpu_to_le64(id);
@@ -1332,7 +1465,7 @@ static int virtnumahint_probe_nodes(struct virtio_numahint *vnh, u16 type,
 	memset(resp->node, 0xff, flex_array_size(resp, node, nr));
 	BUILD_BUG_ON(VIRTIO_NUMAHINT_NODE_NONE != 0xffffffffU);
 
-	numahint_count(vnh, NUMAHINT_STAT_PROBE_REQUESTS);
+	virtnumahint_count(vnh, NUMAHINT_STAT_PROBE_REQUESTS);
 	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_PROBE_ENTRIES]);
 	err = virtnumahint_send_sync(vnh, vq,
 				     req, struct_size(req, entries, nr),
@@ -1366,7 +1499,7 @@ out_unlock:
 }
 
 /* Next whitespace-separated word of *@cur, or NULL at the end. */
-static char *numahint_next_word(char **cur)
+static char *virtnumahint_next_word(char **cur)
 {
 	char *word;
 
@@ -1383,8 +1516,8 @@ static char *numahint_next_word(char **cur)
  * "node none"), EOPNOTSUPP if it does not support the probe, EIO on a
  * malformed answer, ETIMEDOUT or EBUSY if the device is not answering.
  */
-static ssize_t numahint_probe_write(struct file *file, const char __user *ubuf,
-				    size_t count, loff_t *ppos)
+static ssize_t virtnumahint_probe_write(struct file *file, const char __user *ubuf,
+					size_t count, loff_t *ppos)
 {
 	struct seq_file *m = file->private_data;
 	struct virtio_numahint *vnh = m->private;
@@ -1411,7 +1544,7 @@ static ssize_t numahint_probe_write(struct file *file, const char __user *ubuf,
 	cmd[count] = '\0';
 
 	cur = cmd;
-	word = numahint_next_word(&cur);
+	word = virtnumahint_next_word(&cur);
 	if (word && !strcmp(word, "page")) {
 		type = VIRTIO_NUMAHINT_REQ_PROBE_PAGE;
 	} else if (word && !strcmp(word, "cpu")) {
@@ -1421,7 +1554,7 @@ static ssize_t numahint_probe_write(struct file *file, const char __user *ubuf,
 		goto out_free;
 	}
 
-	while ((word = numahint_next_word(&cur))) {
+	while ((word = virtnumahint_next_word(&cur))) {
 		if (nr == max) {
 			err = -E2BIG;
 			goto out_free;
@@ -1458,7 +1591,7 @@ out_free:
  * probe, "page 0x<addr> node <n>" or "cpu <cpu> node <n>", with "none"
  * for VIRTIO_NUMAHINT_NODE_NONE; empty if the last probe failed.
  */
-static int numahint_probe_show(struct seq_file *m, void *v)
+static int virtnumahint_probe_show(struct seq_file *m, void *v)
 {
 	struct virtio_numahint *vnh = m->private;
 	const struct numahint_probe_result *res;
@@ -1480,19 +1613,52 @@ static int numahint_probe_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static int numahint_probe_open(struct inode *inode, struct file *file)
+static int virtnumahint_probe_open(struct inode *inode, struct file *file)
 {
-	return single_open(file, numahint_probe_show, inode->i_private);
+	return single_open(file, virtnumahint_probe_show, inode->i_private);
 }
 
-static const struct file_operations numahint_probe_fops = {
+static const struct file_operations virtnumahint_probe_fops = {
 	.owner		= THIS_MODULE,
-	.open		= numahint_probe_open,
+	.open		= virtnumahint_probe_open,
 	.read		= seq_read,
-	.write		= numahint_probe_write,
+	.write		= virtnumahint_probe_write,
 	.llseek		= seq_lseek,
 	.release	= single_release,
 };
+
+static int virtnumahint_alloc_probe(struct virtio_numahint *vnh)
+{
+	u32 nr = vnh->max_probe_entries;
+
+	vnh->probe_buf_entries = nr;
+	vnh->probe_batch = nr;
+
+	vnh->probe_req = kmalloc(struct_size(vnh->probe_req, entries, nr),
+				 GFP_KERNEL);
+	vnh->probe_resp = kmalloc(struct_size(vnh->probe_resp, node, nr),
+				  GFP_KERNEL);
+	vnh->probe_results = kvcalloc(nr, sizeof(*vnh->probe_results),
+				      GFP_KERNEL);
+	if (!vnh->probe_req || !vnh->probe_resp || !vnh->probe_results)
+		return -ENOMEM;
+	return 0;
+}
+
+static void virtnumahint_free_probe(struct virtio_numahint *vnh)
+{
+	kvfree(vnh->probe_results);
+	kfree(vnh->probe_resp);
+	kfree(vnh->probe_req);
+}
+
+/* --- sysfs and debugfs ---------------------------------------------------- */
+/* /sys/kernel/debug/virtio_numahint/, shared by all devices. */
+static struct dentry *virtnumahint_debugfs_root;
+/* Devices with a directory under virtnumahint_debugfs_root. */
+static unsigned int virtnumahint_debugfs_users;
+/* Protects the two above. */
+static DEFINE_MUTEX(virtnumahint_debugfs_lock);
 
 /*
  * debugfs touch_hook: 1 while the mm_page_alloc hook is registered.
@@ -1500,7 +1666,7 @@ static const struct file_operations numahint_probe_fops = {
  * negotiated: the hook then records and drops, which is how its cost on
  * page faults is measured (selftests/numahint/numahint_fault_bench.c).
  */
-static int numahint_touch_hook_get(void *data, u64 *val)
+static int virtnumahint_touch_hook_get(void *data, u64 *val)
 {
 	struct virtio_numahint *vnh = data;
 
@@ -1508,7 +1674,7 @@ static int numahint_touch_hook_get(void *data, u64 *val)
 	return 0;
 }
 
-static int numahint_touch_hook_set(void *data, u64 val)
+static int virtnumahint_touch_hook_set(void *data, u64 val)
 {
 	struct virtio_numahint *vnh = data;
 	int err = 0;
@@ -1530,8 +1696,8 @@ out_unlock:
 	mutex_unlock(&vnh->touch_mutex);
 	return err;
 }
-DEFINE_DEBUGFS_ATTRIBUTE(numahint_touch_hook_fops, numahint_touch_hook_get,
-			 numahint_touch_hook_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(virtnumahint_touch_hook_fops, virtnumahint_touch_hook_get,
+			 virtnumahint_touch_hook_set, "%llu\n");
 
 /*
  * debugfs failures are deliberately not checked: the device works without
@@ -1539,20 +1705,20 @@ DEFINE_DEBUGFS_ATTRIBUTE(numahint_touch_hook_fops, numahint_touch_hook_get,
  */
 static void virtnumahint_debugfs_init(struct virtio_numahint *vnh)
 {
-	mutex_lock(&numahint_debugfs_lock);
-	if (!numahint_debugfs_users++)
-		numahint_debugfs_root = debugfs_create_dir(KBUILD_MODNAME,
-							   NULL);
+	mutex_lock(&virtnumahint_debugfs_lock);
+	if (!virtnumahint_debugfs_users++)
+		virtnumahint_debugfs_root = debugfs_create_dir(KBUILD_MODNAME,
+							       NULL);
 	vnh->debugfs_dir = debugfs_create_dir(dev_name(&vnh->vdev->dev),
-					      numahint_debugfs_root);
-	mutex_unlock(&numahint_debugfs_lock);
+					      virtnumahint_debugfs_root);
+	mutex_unlock(&virtnumahint_debugfs_lock);
 
 	if (virtio_has_feature(vnh->vdev, VIRTIO_NUMAHINT_F_LOCALITY_PROBE))
 		debugfs_create_file("probe", 0600, vnh->debugfs_dir, vnh,
-				    &numahint_probe_fops);
-	if (IS_ENABLED(CONFIG_TRACEPOINTS))
+				    &virtnumahint_probe_fops);
+	if (virtnumahint_page_alloc_hook_supported())
 		debugfs_create_file_unsafe("touch_hook", 0600, vnh->debugfs_dir,
-					   vnh, &numahint_touch_hook_fops);
+					   vnh, &virtnumahint_touch_hook_fops);
 }
 
 static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
@@ -1560,12 +1726,12 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
 	/* Waits for readers and writers still inside the files. */
 	debugfs_remove(vnh->debugfs_dir);
 
-	mutex_lock(&numahint_debugfs_lock);
-	if (!--numahint_debugfs_users) {
-		debugfs_remove(numahint_debugfs_root);
-		numahint_debugfs_root = NULL;
+	mutex_lock(&virtnumahint_debugfs_lock);
+	if (!--virtnumahint_debugfs_users) {
+		debugfs_remove(virtnumahint_debugfs_root);
+		virtnumahint_debugfs_root = NULL;
 	}
-	mutex_unlock(&numahint_debugfs_lock);
+	mutex_unlock(&virtnumahint_debugfs_lock);
 }
 
 /*
@@ -1573,7 +1739,7 @@ static void virtnumahint_debugfs_exit(struct virtio_numahint *vnh)
  * documented in docs/ABI/testing/sysfs-driver-virtio-numahint.  The
  * negotiated features are the virtio core's own features file.
  */
-static struct virtio_numahint *numahint_from_dev(struct device *dev)
+static struct virtio_numahint *virtnumahint_from_dev(struct device *dev)
 {
 	return dev_to_virtio(dev)->priv;
 }
@@ -1585,21 +1751,21 @@ struct numahint_config_attr {
 	size_t offset;
 };
 
-static ssize_t numahint_config_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
+static ssize_t virtnumahint_config_show(struct device *dev,
+					struct device_attribute *attr, char *buf)
 {
 	struct numahint_config_attr *ca =
 		container_of(attr, struct numahint_config_attr, attr);
-	const u32 *field = (void *)numahint_from_dev(dev) + ca->offset;
+	const u32 *field = (void *)virtnumahint_from_dev(dev) + ca->offset;
 
 	return sysfs_emit(buf, "%u\n", READ_ONCE(*field));
 }
 
 #define NUMAHINT_CONFIG_ATTR(_name)					\
-static struct numahint_config_attr numahint_config_attr_##_name = {	\
+static struct numahint_config_attr virtnumahint_config_attr_##_name = {	\
 	.attr	= {							\
 		.attr	= { .name = #_name, .mode = 0444 },		\
-		.show	= numahint_config_show,				\
+		.show	= virtnumahint_config_show,				\
 	},								\
 	.offset	= offsetof(struct virtio_numahint, _name),		\
 }
@@ -1613,7 +1779,7 @@ NUMAHINT_CONFIG_ATTR(max_probe_entries);
 static ssize_t report_active_show(struct device *dev,
 				  struct device_attribute *attr, char *buf)
 {
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
+	struct virtio_numahint *vnh = virtnumahint_from_dev(dev);
 
 	return sysfs_emit(buf, "%d\n", READ_ONCE(vnh->report_active));
 }
@@ -1622,7 +1788,7 @@ static DEVICE_ATTR_RO(report_active);
 static ssize_t report_order_used_show(struct device *dev,
 				      struct device_attribute *attr, char *buf)
 {
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
+	struct virtio_numahint *vnh = virtnumahint_from_dev(dev);
 
 	return sysfs_emit(buf, "%u\n", READ_ONCE(vnh->report_active) ?
 			  vnh->report_order_used : 0);
@@ -1633,8 +1799,8 @@ static DEVICE_ATTR_RO(report_order_used);
  * A counter's value.  The probe counts its events and drops per CPU, to
  * keep shared cache lines out of the page allocator.
  */
-static u64 numahint_stat_read(struct virtio_numahint *vnh,
-			      enum numahint_stat stat)
+static u64 virtnumahint_stat_read(struct virtio_numahint *vnh,
+				  enum numahint_stat stat)
 {
 	struct numahint_touch_cpu __percpu *touch_cpu;
 	u64 val = atomic64_read(&vnh->stats[stat]);
@@ -1660,7 +1826,7 @@ static u64 numahint_stat_read(struct virtio_numahint *vnh,
 static ssize_t touch_active_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
+	struct virtio_numahint *vnh = virtnumahint_from_dev(dev);
 
 	return sysfs_emit(buf, "%d\n", READ_ONCE(vnh->touch_active));
 }
@@ -1673,36 +1839,36 @@ struct numahint_stat_attr {
 	enum numahint_stat stat;
 };
 
-static ssize_t numahint_stat_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
+static ssize_t virtnumahint_stat_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
 {
 	struct numahint_stat_attr *sa =
 		container_of(attr, struct numahint_stat_attr, attr);
-	struct virtio_numahint *vnh = numahint_from_dev(dev);
+	struct virtio_numahint *vnh = virtnumahint_from_dev(dev);
 
-	return sysfs_emit(buf, "%llu\n", numahint_stat_read(vnh, sa->stat));
+	return sysfs_emit(buf, "%llu\n", virtnumahint_stat_read(vnh, sa->stat));
 }
 
 #define NUMAHINT_STAT(_id, _name)					\
 	[NUMAHINT_STAT_##_id] = {					\
-		.attr	= __ATTR(_name, 0444, numahint_stat_show, NULL),	\
+		.attr	= __ATTR(_name, 0444, virtnumahint_stat_show, NULL),	\
 		.stat	= NUMAHINT_STAT_##_id,				\
 	},
 
-static struct numahint_stat_attr numahint_stat_attrs[NUMAHINT_STAT_MAX] = {
+static struct numahint_stat_attr virtnumahint_stat_attrs[NUMAHINT_STAT_MAX] = {
 #include "virtio_numahint_stats.h"
 };
 
 #undef NUMAHINT_STAT
 #define NUMAHINT_STAT(_id, ...)	\
-	(&numahint_stat_attrs[NUMAHINT_STAT_##_id].attr.attr),
+	(&virtnumahint_stat_attrs[NUMAHINT_STAT_##_id].attr.attr),
 
 static struct attribute *virtnumahint_attrs[] = {
-	&numahint_config_attr_report_order.attr.attr,
-	&numahint_config_attr_max_report_ranges.attr.attr,
-	&numahint_config_attr_max_touch_events.attr.attr,
-	&numahint_config_attr_touch_flush_ms.attr.attr,
-	&numahint_config_attr_max_probe_entries.attr.attr,
+	&virtnumahint_config_attr_report_order.attr.attr,
+	&virtnumahint_config_attr_max_report_ranges.attr.attr,
+	&virtnumahint_config_attr_max_touch_events.attr.attr,
+	&virtnumahint_config_attr_touch_flush_ms.attr.attr,
+	&virtnumahint_config_attr_max_probe_entries.attr.attr,
 	&dev_attr_report_active.attr,
 	&dev_attr_report_order_used.attr,
 	&dev_attr_touch_active.attr,
@@ -1726,6 +1892,7 @@ static const struct attribute_group *virtnumahint_groups[] = {
 	NULL
 };
 
+/* --- Lifecycle: configuration, probe, remove, reset, freeze, restore ------ */
 /* Refuse a config value outside [@min, @max], naming it. */
 static int virtnumahint_check_config(struct virtio_numahint *vnh,
 				     const char *field, u32 val, u32 min,
@@ -1797,52 +1964,6 @@ static void virtnumahint_fit_batches(struct virtio_numahint *vnh)
 }
 
 /*
- * The order of the free blocks to report, in guest pages: the report_order
- * module parameter if set, else the device's suggestion if it makes one,
- * else the kernel's default.  Out of range values are clamped, not refused:
- * the order only trades report traffic against the memory reported.
- */
-static unsigned int virtnumahint_pick_report_order(struct virtio_numahint *vnh)
-{
-	struct device *dev = &vnh->vdev->dev;
-	unsigned int order;
-
-	if (report_order < 0)
-		dev_warn(dev, "report_order=%d is negative, ignored\n",
-			 report_order);
-
-	if (report_order > 0) {
-		order = report_order;
-		if (order > NUMAHINT_MAX_PAGE_ORDER) {
-			dev_info(dev,
-				 "report_order=%u is above the guest's largest order %u; reporting blocks of order %u\n",
-				 order, NUMAHINT_MAX_PAGE_ORDER,
-				 NUMAHINT_MAX_PAGE_ORDER);
-			order = NUMAHINT_MAX_PAGE_ORDER;
-		}
-		return order;
-	}
-
-	if (!vnh->report_order)
-		return pageblock_order;
-
-	/* Blocks smaller than a guest page: the smallest we can report. */
-	if (vnh->report_order <= NUMAHINT_REPORT_ORDER_SHIFT)
-		return NUMAHINT_MIN_REPORT_ORDER;
-
-	order = vnh->report_order - NUMAHINT_REPORT_ORDER_SHIFT;
-	if (order > NUMAHINT_MAX_PAGE_ORDER) {
-		dev_info(dev,
-			 "device suggests report_order %u, above the guest's largest order %u; reporting blocks of order %u\n",
-			 vnh->report_order,
-			 NUMAHINT_MAX_PAGE_ORDER + NUMAHINT_REPORT_ORDER_SHIFT,
-			 NUMAHINT_MAX_PAGE_ORDER);
-		order = NUMAHINT_MAX_PAGE_ORDER;
-	}
-	return max_t(unsigned int, order, NUMAHINT_MIN_REPORT_ORDER);
-}
-
-/*
  * Apply the config fields that can change.  A bad touch_flush_ms is not
  * worth losing the device over: keep the value we have.
  */
@@ -1883,7 +2004,7 @@ static void virtnumahint_config_changed(struct virtio_device *vdev)
 
 	spin_lock_irqsave(&vnh->stop_update_lock, flags);
 	if (!vnh->stop_update) {
-		numahint_count(vnh, NUMAHINT_STAT_CONFIG_CHANGES);
+		virtnumahint_count(vnh, NUMAHINT_STAT_CONFIG_CHANGES);
 		atomic_set(&vnh->config_changed, 1);
 		queue_work(system_freezable_wq, &vnh->config_work);
 	}
@@ -1917,113 +2038,6 @@ static void virtnumahint_stop_requests(struct virtio_numahint *vnh)
 	mutex_lock(&vnh->probe_lock);
 	vnh->requests_ready = false;
 	mutex_unlock(&vnh->probe_lock);
-}
-
-static int virtnumahint_alloc_probe(struct virtio_numahint *vnh)
-{
-	u32 nr = vnh->max_probe_entries;
-
-	vnh->probe_buf_entries = nr;
-	vnh->probe_batch = nr;
-
-	vnh->probe_req = kmalloc(struct_size(vnh->probe_req, entries, nr),
-				 GFP_KERNEL);
-	vnh->probe_resp = kmalloc(struct_size(vnh->probe_resp, node, nr),
-				  GFP_KERNEL);
-	vnh->probe_results = kvcalloc(nr, sizeof(*vnh->probe_results),
-				      GFP_KERNEL);
-	if (!vnh->probe_req || !vnh->probe_resp || !vnh->probe_results)
-		return -ENOMEM;
-	return 0;
-}
-
-static void virtnumahint_free_probe(struct virtio_numahint *vnh)
-{
-	kvfree(vnh->probe_results);
-	kfree(vnh->probe_resp);
-	kfree(vnh->probe_req);
-}
-
-/*
- * The report buffer holds as many ranges as page reporting hands over at
- * once, whatever the device takes, so that restore never needs a larger
- * one: see virtnumahint_fit_batches().
- */
-static int virtnumahint_alloc_report(struct virtio_numahint *vnh)
-{
-	vnh->report_batch = min_t(u32, vnh->max_report_ranges,
-				  PAGE_REPORTING_CAPACITY);
-	vnh->report_req = kmalloc(struct_size(vnh->report_req, ranges,
-					      PAGE_REPORTING_CAPACITY),
-				  GFP_KERNEL);
-	vnh->report_resp = kmalloc(sizeof(*vnh->report_resp), GFP_KERNEL);
-	if (!vnh->report_req || !vnh->report_resp)
-		return -ENOMEM;
-	vnh->report_order_used = virtnumahint_pick_report_order(vnh);
-	vnh->pr_dev_info.report = virtnumahint_free_page_report;
-	vnh->pr_dev_info.order = vnh->report_order_used;
-	return 0;
-}
-
-static void virtnumahint_free_report(struct virtio_numahint *vnh)
-{
-	kfree(vnh->report_resp);
-	kfree(vnh->report_req);
-}
-
-/*
- * Become the guest's page reporting device; DRIVER_OK must be set, as
- * reports go out from the moment we register.  Only one driver can have
- * free page reports: without them the device still serves the rest.
- */
-static void virtnumahint_start_report(struct virtio_numahint *vnh)
-{
-	struct virtio_device *vdev = vnh->vdev;
-	struct virtqueue *vq = vnh->vqs[NUMAHINT_VQ_REPORT];
-	int err;
-
-	if (!IS_ENABLED(CONFIG_PAGE_REPORTING) ||
-	    !virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FREE_REPORT))
-		return;
-
-	/* A request must fit in the empty queue without allocating. */
-	if (virtqueue_get_vring_size(vq) < 2) {
-		dev_warn(&vdev->dev,
-			 "report queue of %u entries is too small; free page reports disabled\n",
-			 virtqueue_get_vring_size(vq));
-		return;
-	}
-
-	err = page_reporting_register(&vnh->pr_dev_info);
-	if (err == -EBUSY) {
-		dev_warn(&vdev->dev,
-			 "free page reporting is already taken by another driver (virtio_balloon?); free page reports disabled, other features keep working\n");
-		return;
-	}
-	if (err) {
-		dev_warn(&vdev->dev,
-			 "cannot register for free page reporting (%d); free page reports disabled\n",
-			 err);
-		return;
-	}
-	WRITE_ONCE(vnh->report_active, true);
-	dev_info(&vdev->dev, "free page reporting of order %u enabled\n",
-		 vnh->report_order_used);
-}
-
-/*
- * Stop free page reports.  Unregistering waits for a report in progress,
- * which needs the device alive: call this before resetting it.  The
- * wakeup lets such a report notice a queue broken by surprise removal.
- */
-static void virtnumahint_stop_report(struct virtio_numahint *vnh)
-{
-	if (!IS_ENABLED(CONFIG_PAGE_REPORTING) || !vnh->report_active)
-		return;
-
-	wake_up_all(&vnh->host_resp);
-	page_reporting_unregister(&vnh->pr_dev_info);
-	WRITE_ONCE(vnh->report_active, false);
 }
 
 static int virtnumahint_init_vqs(struct virtio_numahint *vnh)
@@ -2112,7 +2126,7 @@ static void virtnumahint_reset_work(struct work_struct *work)
 		 "device failed (DEVICE_NEEDS_RESET) and was reset and set up again; requests in flight were lost, free pages isolated for a report went back unreported\n");
 out_count:
 	/* Once the message is out: a reader of the counter may look for it. */
-	numahint_count(vnh, NUMAHINT_STAT_DEVICE_RESETS);
+	virtnumahint_count(vnh, NUMAHINT_STAT_DEVICE_RESETS);
 }
 
 static int virtnumahint_validate(struct virtio_device *vdev)
@@ -2130,9 +2144,9 @@ static int virtnumahint_validate(struct virtio_device *vdev)
 		return -EINVAL;
 	}
 
-	/* First touches are seen through the mm_page_alloc tracepoint. */
+	/* First touches are seen through the page allocation hook. */
 	if (virtio_has_feature(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH) &&
-	    !IS_ENABLED(CONFIG_TRACEPOINTS)) {
+	    !virtnumahint_page_alloc_hook_supported()) {
 		dev_info(&vdev->dev,
 			 "first-touch events disabled: kernel built without CONFIG_TRACEPOINTS\n");
 		__virtio_clear_bit(vdev, VIRTIO_NUMAHINT_F_FIRST_TOUCH);
