@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A small stand-in for the kernel's tools/testing/selftests TAP helpers,
- * which are not available outside a kernel tree.  Same names and semantics for the parts
- * the numahint tests use: TAP version 13 on stdout, one "ok N - name",
+ * for the host-side tests (selftests/host/placement and fuzz), which
+ * build without the cache's kernel headers.  Same names and semantics for
+ * the parts they use: TAP version 13 on stdout, one "ok N - name",
  * "not ok N - name" or "ok N - name # SKIP reason" line per test, and the
- * kselftest exit codes (0 pass, 1 fail, 4 skip).
+ * kselftest exit codes (0 pass, 1 fail, 4 skip).  The guest tests in this
+ * directory use the kernel's own kselftest.h and kselftest_harness.h
+ * (see the Makefile).
  */
 #ifndef NUMAHINT_KSELFTEST_H
 #define NUMAHINT_KSELFTEST_H

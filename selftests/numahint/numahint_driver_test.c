@@ -5,7 +5,9 @@
  * probe file end to end through the device.
  *
  * Runs as root in a guest with the module loaded and debugfs mounted on
- * /sys/kernel/debug; skips when there is no module or no device.
+ * /sys/kernel/debug; skips when there is no module or no device.  Each
+ * test runs in a child of its own (kselftest_harness.h) and checks what
+ * it caused itself, so that they do not depend on their order.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,18 +24,19 @@
 #include <unistd.h>
 
 #include "virtio_numahint.h"
-#include "kselftest.h"
 #include "numahint_sysfs.h"
+#include "kselftest_harness.h"
 
 #define DEBUGFS_MOUNT	"/sys/kernel/debug"
 #define DEBUGFS_DIR	DEBUGFS_MOUNT "/virtio_numahint"
 #define DEBUGFS_MAGIC	0x64626720
 
-#define NR_TESTS	8
-
 /* Memory a child touches for the counters to move, and how long after. */
 #define COUNTER_LOAD	(16ULL << 20)
-#define COUNTER_WAIT_S	0.5
+#define COUNTER_PAGES	(COUNTER_LOAD >> 12)
+/* Time for its first-touch events to reach the device, beyond touch_flush_ms. */
+#define COUNTER_LIMIT_S	10.0
+#define POLL_S		0.05
 
 /* The device under test's debugfs probe file. */
 static char probe_path[512];
@@ -41,8 +44,6 @@ static char probe_path[512];
 static bool has_probe;
 /* Whether debugfs is mounted where the probe file is expected. */
 static bool has_debugfs;
-/* Counters at start, to tell what the tests themselves caused. */
-static unsigned long long malformed_at_start, abandoned_at_start;
 
 /* Write @cmd to the probe file in one write(); 0 or the errno. */
 static int probe_write(const char *cmd)
@@ -190,41 +191,6 @@ static int guest_max_page_order(void)
 }
 
 /*
- * The device's report_order is only a suggestion, clamped by the driver:
- * what must hold is the order the driver registered, 1 up to the largest
- * buddy order while free page reports are active and 0 otherwise.
- */
-static void test_report_order_used(void)
-{
-	static const char name[] =
-		"report_order_used within 1..the guest's largest buddy order, 0 when inactive";
-	unsigned long long active, order, suggested;
-	int max_order = guest_max_page_order();
-	bool ok;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (max_order < 0) {
-		ksft_test_result_skip(name, "cannot read /proc/buddyinfo");
-		return;
-	}
-	if (numahint_read_attr("report_active", &active) ||
-	    numahint_read_attr("report_order_used", &order) ||
-	    numahint_read_attr("report_order", &suggested)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	ksft_print_msg("report_order %llu (device), report_order_used %llu\n",
-		       suggested, order);
-	ksft_print_msg("report_active %llu, largest buddy order %d\n", active,
-		       max_order);
-	if (active == 1)
-		ok = order >= 1 && order <= (unsigned long long)max_order;
-	else
-		ok = active == 0 && order == 0;
-	ksft_test_result(ok, name);
-}
-
-/*
  * @what holds: @lhs <= @rhs.  Counted answers and parts are read before
  * what they answer, which is counted sent just after it is queued.
  */
@@ -235,110 +201,6 @@ static bool stat_le(unsigned long long lhs, unsigned long long rhs,
 		return true;
 	ksft_print_msg("%s: %llu > %llu\n", what, lhs, rhs);
 	return false;
-}
-
-/*
- * Every counter of the driver's list has its file, reads as a number and
- * only grows; the counters agree with each other; and a process touching
- * memory moves the first-touch counters where the hook is on.
- */
-static void test_counters(void)
-{
-	static const char name[] =
-		"every counter reads, grows, and agrees with the others";
-	unsigned long long a[NR_STATS], b[NR_STATS], active;
-	bool ok = true;
-	unsigned int i;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (numahint_read_stats(a) || numahint_read_attr("touch_active", &active)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	if (numahint_touch_in_child(COUNTER_LOAD, true, 0))
-		ok = false;
-	numahint_sleep(COUNTER_WAIT_S);
-	if (numahint_read_stats(b)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	for (i = 0; i < NR_STATS; i++) {
-		ksft_print_msg("%s = %llu -> %llu\n", numahint_stat_name(i),
-			       a[i], b[i]);
-		ok &= stat_le(a[i], b[i], numahint_stat_name(i));
-	}
-	ok &= stat_le(a[STAT_PROBE_REQUESTS], b[STAT_PROBE_ENTRIES],
-		      "probe_requests > probe_entries");
-	ok &= stat_le(a[STAT_REPORT_REQUESTS], b[STAT_REPORT_RANGES],
-		      "report_requests > report_ranges");
-	ok &= stat_le(a[STAT_REPORT_REJECTED], b[STAT_REPORT_RANGES],
-		      "report_rejected > report_ranges");
-	ok &= stat_le(a[STAT_TOUCH_REQUESTS], b[STAT_TOUCH_ENTRIES],
-		      "touch_requests > touch_entries");
-	ok &= stat_le(a[STAT_TOUCH_ENTRIES], b[STAT_TOUCH_PAGES],
-		      "touch_entries > touch_pages");
-	ok &= stat_le(a[STAT_TOUCH_ACCEPTED] + a[STAT_TOUCH_REJECTED],
-		      b[STAT_TOUCH_ENTRIES],
-		      "touch_accepted + touch_rejected > touch_entries");
-	ok &= stat_le(a[STAT_TOUCH_PAGES_ACCEPTED], b[STAT_TOUCH_PAGES],
-		      "touch_pages_accepted > touch_pages");
-	ok &= stat_le(a[STAT_RESP_OK] + a[STAT_RESP_REJECTED] +
-		      a[STAT_RESP_UNSUPPORTED] + a[STAT_RESP_MALFORMED],
-		      b[STAT_PROBE_REQUESTS] + b[STAT_REPORT_REQUESTS] +
-		      b[STAT_TOUCH_REQUESTS],
-		      "responses > requests");
-	/* One event or drop per page of the child's, at least. */
-	if (active)
-		ok &= stat_le(COUNTER_LOAD >> 12,
-			      b[STAT_TOUCH_EVENTS] + b[STAT_TOUCH_DROPPED] -
-			      a[STAT_TOUCH_EVENTS] - a[STAT_TOUCH_DROPPED],
-			      "pages touched > new touch_events + touch_dropped");
-	ksft_test_result(ok, name);
-}
-
-static void test_probe_file_matches_feature(void)
-{
-	static const char name[] =
-		"debugfs probe file exists exactly when locality_probe is negotiated";
-	bool exists;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (!has_debugfs) {
-		ksft_test_result_skip(name, "debugfs not mounted on %s",
-				      DEBUGFS_MOUNT);
-		return;
-	}
-	exists = !access(probe_path, F_OK);
-	ksft_print_msg("%s %s, locality_probe %snegotiated\n", probe_path,
-		       exists ? "exists" : "is absent", has_probe ? "" : "not ");
-	ksft_test_result(exists == has_probe, name);
-}
-
-/* Skip a probe test (and say why) unless the probe can be used. */
-static bool probe_usable(const char *name)
-{
-	if (!has_probe) {
-		ksft_test_result_skip(name, "locality_probe not negotiated");
-		return false;
-	}
-	if (!has_debugfs) {
-		ksft_test_result_skip(name, "debugfs not mounted on %s",
-				      DEBUGFS_MOUNT);
-		return false;
-	}
-	return true;
-}
-
-static void test_probe_cpu0(void)
-{
-	static const char name[] =
-		"probe cpu 0 answers one parsable node line and counts one request";
-	const unsigned long long cpu0 = 0;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (!probe_usable(name))
-		return;
-	ksft_test_result(probe_and_check("cpu 0", "cpu", &cpu0, 1), name);
 }
 
 /* Two touched, locked pages of our own and their physical addresses. */
@@ -372,55 +234,6 @@ static void *own_pages(unsigned long long phys[2])
 	return mem;
 }
 
-static void test_probe_own_page(void)
-{
-	static const char name[] =
-		"probe of the physical address of an own page answers its node";
-	long psize = sysconf(_SC_PAGESIZE);
-	unsigned long long phys[2];
-	char cmd[64];
-	void *mem;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (!probe_usable(name))
-		return;
-	mem = own_pages(phys);
-	if (!mem) {
-		ksft_test_result_skip(name, "no physical address for own page");
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "page %#llx", phys[0]);
-	ksft_test_result(probe_and_check(cmd, "page", phys, 1), name);
-	munmap(mem, 2 * psize);
-}
-
-static void test_probe_two_entries(void)
-{
-	static const char name[] =
-		"probe of two pages in one write answers one line per entry in order";
-	long psize = sysconf(_SC_PAGESIZE);
-	unsigned long long phys[2], max_entries;
-	char cmd[128];
-	void *mem;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (!probe_usable(name))
-		return;
-	if (numahint_read_attr("max_probe_entries", &max_entries) || max_entries < 2) {
-		ksft_test_result_skip(name, "device takes fewer than 2 entries");
-		return;
-	}
-	mem = own_pages(phys);
-	if (!mem) {
-		ksft_test_result_skip(name, "no physical address for own pages");
-		return;
-	}
-	/* The second in decimal: the driver takes C notation. */
-	snprintf(cmd, sizeof(cmd), "page %#llx %llu\n", phys[0], phys[1]);
-	ksft_test_result(probe_and_check(cmd, "page", phys, 2), name);
-	munmap(mem, 2 * psize);
-}
-
 static bool expect_refusal(const char *cmd, int want, const char *what)
 {
 	int err = probe_write(cmd);
@@ -429,101 +242,278 @@ static bool expect_refusal(const char *cmd, int want, const char *what)
 	return err == want;
 }
 
-static void test_probe_refuses_bad_commands(void)
-{
-	static const char name[] =
-		"probe refuses bad kinds, cpus, values and counts without sending";
-	unsigned long long before, after, max_entries, i;
-	char *cmd;
-	bool ok;
+FIXTURE(driver) {
+	/* Counters when the test started, to tell what it caused. */
+	unsigned long long malformed_at_start, abandoned_at_start;
+};
 
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (!probe_usable(name))
-		return;
-	if (numahint_read_attr("probe_requests", &before) ||
-	    numahint_read_attr("max_probe_entries", &max_entries)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	cmd = malloc(8 + 2 * (max_entries + 1));
-	if (!cmd)
-		ksft_exit_fail_msg("out of memory\n");
-	strcpy(cmd, "cpu");
-	for (i = 0; i <= max_entries; i++)
-		strcat(cmd, " 0");
-
-	ok = expect_refusal("node 0", EINVAL, "unknown kind");
-	ok &= expect_refusal("cpu 1000000", EINVAL, "absent cpu");
-	ok &= expect_refusal("page", EINVAL, "no values");
-	ok &= expect_refusal("page 0x1000 zz", EINVAL, "not a number");
-	ok &= expect_refusal(cmd, E2BIG, "max_probe_entries + 1 values");
-	free(cmd);
-
-	if (numahint_read_attr("probe_requests", &after)) {
-		ok = false;
-	} else if (after != before) {
-		ksft_print_msg("probe_requests went from %llu to %llu\n",
-			       before, after);
-		ok = false;
-	}
-	ksft_test_result(ok, name);
-}
-
-static void test_answers_well_formed(void)
-{
-	static const char name[] =
-		"device answered every probe of this run well-formed and in time";
-	unsigned long long malformed, abandoned;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (!probe_usable(name))
-		return;
-	if (numahint_read_attr("resp_malformed", &malformed) ||
-	    numahint_read_attr("req_abandoned", &abandoned)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	ksft_print_msg("resp_malformed +%llu, req_abandoned +%llu\n",
-		       malformed - malformed_at_start,
-		       abandoned - abandoned_at_start);
-	ksft_test_result(malformed == malformed_at_start &&
-			 abandoned == abandoned_at_start, name);
-}
-
-/* Find the first device bound to the driver; skip everything if none. */
-static void find_device(void)
+/* Find the first device bound to the driver; skip if there is none. */
+FIXTURE_SETUP(driver)
 {
 	struct statfs fs;
 	const char *why;
 
 	if (numahint_find_device(&why))
-		ksft_exit_skip("%s\n", why);
+		SKIP(return, "%s", why);
 	snprintf(probe_path, sizeof(probe_path), "%s/%s/probe", DEBUGFS_DIR,
 		 numahint_dev);
 	has_debugfs = !statfs(DEBUGFS_MOUNT, &fs) && fs.f_type == DEBUGFS_MAGIC;
 	has_probe = numahint_has_feature(VIRTIO_NUMAHINT_F_LOCALITY_PROBE);
-	ksft_print_msg("testing %s, bound at %s/%s\n", numahint_dev,
-		       NUMAHINT_DRIVER_DIR, numahint_dev);
+	ASSERT_EQ(0, numahint_read_attr("resp_malformed",
+					&self->malformed_at_start));
+	ASSERT_EQ(0, numahint_read_attr("req_abandoned",
+					&self->abandoned_at_start));
 }
 
-int main(void)
+FIXTURE_TEARDOWN(driver)
 {
-	ksft_print_header();
-	find_device();
-	ksft_set_plan(NR_TESTS);
+}
 
-	if (numahint_read_attr("resp_malformed", &malformed_at_start) ||
-	    numahint_read_attr("req_abandoned", &abandoned_at_start))
-		ksft_exit_fail_msg("cannot read the driver's counters\n");
+/* Why the probe cannot be tested, or NULL if it can. */
+static const char *probe_unusable(void)
+{
+	if (!has_probe)
+		return "locality_probe not negotiated";
+	if (!has_debugfs)
+		return "debugfs not mounted on " DEBUGFS_MOUNT;
+	return NULL;
+}
 
-	test_report_order_used();
-	test_counters();
-	test_probe_file_matches_feature();
-	test_probe_cpu0();
-	test_probe_own_page();
-	test_probe_two_entries();
-	test_probe_refuses_bad_commands();
-	test_answers_well_formed();
+/*
+ * The device answered every probe of this test well-formed and in time:
+ * resp_malformed and req_abandoned did not grow.
+ */
+static bool answers_well_formed(unsigned long long malformed_at_start,
+				unsigned long long abandoned_at_start)
+{
+	unsigned long long malformed, abandoned;
 
-	ksft_finished();
+	if (numahint_read_attr("resp_malformed", &malformed) ||
+	    numahint_read_attr("req_abandoned", &abandoned))
+		return false;
+	ksft_print_msg("resp_malformed +%llu, req_abandoned +%llu\n",
+		       malformed - malformed_at_start,
+		       abandoned - abandoned_at_start);
+	return malformed == malformed_at_start &&
+	       abandoned == abandoned_at_start;
+}
+
+#define EXPECT_ANSWERS_WELL_FORMED()					\
+	EXPECT_TRUE(answers_well_formed(self->malformed_at_start,	\
+					self->abandoned_at_start))
+
+/*
+ * The device's report_order is only a suggestion, clamped by the driver:
+ * what must hold is the order the driver registered, 1 up to the largest
+ * buddy order while free page reports are active and 0 otherwise.
+ */
+TEST_F(driver, report_order_used_in_range)
+{
+	unsigned long long active, order, suggested;
+	int max_order = guest_max_page_order();
+
+	if (max_order < 0)
+		SKIP(return, "cannot read /proc/buddyinfo");
+	ASSERT_EQ(0, numahint_read_attr("report_active", &active));
+	ASSERT_EQ(0, numahint_read_attr("report_order_used", &order));
+	ASSERT_EQ(0, numahint_read_attr("report_order", &suggested));
+	ksft_print_msg("report_order %llu (device), report_order_used %llu\n",
+		       suggested, order);
+	ksft_print_msg("report_active %llu, largest buddy order %d\n", active,
+		       max_order);
+	if (active == 1) {
+		EXPECT_LE(1ULL, order);
+		EXPECT_GE((unsigned long long)max_order, order);
+	} else {
+		EXPECT_EQ(0ULL, active);
+		EXPECT_EQ(0ULL, order);
+	}
+}
+
+/*
+ * Every counter of the driver's list has its file, reads as a number and
+ * only grows; the counters agree with each other and with the limits of
+ * a request; and a process touching memory moves the first-touch
+ * counters where first_touch is negotiated: events recorded for its
+ * pages, requests and pages sent, pages accepted.
+ */
+TEST_F_TIMEOUT(driver, counters_agree, 60)
+{
+	unsigned long long a[NR_STATS], b[NR_STATS], active, flush_ms;
+	unsigned long long max_touch, max_ranges, max_probe;
+	bool ok = true, first_touch;
+	double start;
+	unsigned int i;
+
+	first_touch = numahint_has_feature(VIRTIO_NUMAHINT_F_FIRST_TOUCH);
+	ASSERT_EQ(0, numahint_read_attr("touch_active", &active));
+	ASSERT_EQ(0, numahint_read_attr("touch_flush_ms", &flush_ms));
+	ASSERT_EQ(0, numahint_read_attr("max_touch_events", &max_touch));
+	ASSERT_EQ(0, numahint_read_attr("max_report_ranges", &max_ranges));
+	ASSERT_EQ(0, numahint_read_attr("max_probe_entries", &max_probe));
+	/* Negotiated but not hooked is a broken driver. */
+	if (first_touch)
+		EXPECT_EQ(1ULL, active);
+	ASSERT_EQ(0, numahint_read_stats(a));
+	ASSERT_EQ(0, numahint_touch_in_child(COUNTER_LOAD, true, 0));
+	start = numahint_now();
+	do {
+		numahint_sleep(POLL_S);
+		ASSERT_EQ(0, numahint_read_stats(b));
+	} while (first_touch && active &&
+		 b[STAT_TOUCH_PAGES_ACCEPTED] - a[STAT_TOUCH_PAGES_ACCEPTED] <
+		 COUNTER_PAGES / 2 &&
+		 numahint_now() - start < flush_ms / 1000.0 + COUNTER_LIMIT_S);
+
+	for (i = 0; i < NR_STATS; i++) {
+		ksft_print_msg("%s = %llu -> %llu\n", numahint_stat_name(i),
+			       a[i], b[i]);
+		ok &= stat_le(a[i], b[i], numahint_stat_name(i));
+	}
+	ok &= stat_le(a[STAT_PROBE_REQUESTS], b[STAT_PROBE_ENTRIES],
+		      "probe_requests > probe_entries");
+	ok &= stat_le(a[STAT_PROBE_ENTRIES], b[STAT_PROBE_REQUESTS] * max_probe,
+		      "probe_entries > probe_requests * max_probe_entries");
+	ok &= stat_le(a[STAT_REPORT_REQUESTS], b[STAT_REPORT_RANGES],
+		      "report_requests > report_ranges");
+	ok &= stat_le(a[STAT_REPORT_RANGES], b[STAT_REPORT_REQUESTS] * max_ranges,
+		      "report_ranges > report_requests * max_report_ranges");
+	ok &= stat_le(a[STAT_REPORT_REJECTED], b[STAT_REPORT_RANGES],
+		      "report_rejected > report_ranges");
+	ok &= stat_le(a[STAT_TOUCH_REQUESTS], b[STAT_TOUCH_ENTRIES],
+		      "touch_requests > touch_entries");
+	ok &= stat_le(a[STAT_TOUCH_ENTRIES], b[STAT_TOUCH_REQUESTS] * max_touch,
+		      "touch_entries > touch_requests * max_touch_events");
+	ok &= stat_le(a[STAT_TOUCH_ENTRIES], b[STAT_TOUCH_PAGES],
+		      "touch_entries > touch_pages");
+	ok &= stat_le(a[STAT_TOUCH_ACCEPTED] + a[STAT_TOUCH_REJECTED],
+		      b[STAT_TOUCH_ENTRIES],
+		      "touch_accepted + touch_rejected > touch_entries");
+	ok &= stat_le(a[STAT_TOUCH_PAGES_ACCEPTED], b[STAT_TOUCH_PAGES],
+		      "touch_pages_accepted > touch_pages");
+	ok &= stat_le(a[STAT_TOUCH_UNSUPPORTED], b[STAT_TOUCH_REQUESTS],
+		      "touch_unsupported > touch_requests");
+	ok &= stat_le(a[STAT_RESP_OK] + a[STAT_RESP_REJECTED] +
+		      a[STAT_RESP_UNSUPPORTED] + a[STAT_RESP_MALFORMED],
+		      b[STAT_PROBE_REQUESTS] + b[STAT_REPORT_REQUESTS] +
+		      b[STAT_TOUCH_REQUESTS],
+		      "responses > requests");
+	EXPECT_TRUE(ok);
+
+	if (!first_touch || !active)
+		return;
+	/* One event or drop per page of the child's, at least. */
+	EXPECT_LE(COUNTER_PAGES,
+		  b[STAT_TOUCH_EVENTS] + b[STAT_TOUCH_DROPPED] -
+		  a[STAT_TOUCH_EVENTS] - a[STAT_TOUCH_DROPPED]);
+	/* Sent and accepted: half of them at least, whatever was dropped. */
+	EXPECT_LT(a[STAT_TOUCH_REQUESTS], b[STAT_TOUCH_REQUESTS]);
+	EXPECT_LE(COUNTER_PAGES / 2, b[STAT_TOUCH_PAGES] - a[STAT_TOUCH_PAGES]);
+	EXPECT_LE(COUNTER_PAGES / 2,
+		  b[STAT_TOUCH_PAGES_ACCEPTED] - a[STAT_TOUCH_PAGES_ACCEPTED]);
+	EXPECT_EQ(a[STAT_TOUCH_REJECTED], b[STAT_TOUCH_REJECTED]);
+	EXPECT_EQ(a[STAT_TOUCH_UNSUPPORTED], b[STAT_TOUCH_UNSUPPORTED]);
+}
+
+/* The debugfs probe file exists exactly when locality_probe is negotiated. */
+TEST_F(driver, probe_file_matches_feature)
+{
+	bool exists;
+
+	if (!has_debugfs)
+		SKIP(return, "debugfs not mounted on %s", DEBUGFS_MOUNT);
+	exists = !access(probe_path, F_OK);
+	ksft_print_msg("%s %s, locality_probe %snegotiated\n", probe_path,
+		       exists ? "exists" : "is absent", has_probe ? "" : "not ");
+	EXPECT_EQ(has_probe, exists);
+}
+
+/* probe cpu 0 answers one parsable node line and counts one request. */
+TEST_F(driver, probe_cpu0)
+{
+	const unsigned long long cpu0 = 0;
+
+	if (probe_unusable())
+		SKIP(return, "%s", probe_unusable());
+	EXPECT_TRUE(probe_and_check("cpu 0", "cpu", &cpu0, 1));
+	EXPECT_ANSWERS_WELL_FORMED();
+}
+
+/* A probe of the physical address of an own page answers its node. */
+TEST_F(driver, probe_own_page)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	unsigned long long phys[2];
+	char cmd[64];
+	void *mem;
+
+	if (probe_unusable())
+		SKIP(return, "%s", probe_unusable());
+	mem = own_pages(phys);
+	if (!mem)
+		SKIP(return, "no physical address for own page");
+	snprintf(cmd, sizeof(cmd), "page %#llx", phys[0]);
+	EXPECT_TRUE(probe_and_check(cmd, "page", phys, 1));
+	EXPECT_ANSWERS_WELL_FORMED();
+	munmap(mem, 2 * psize);
+}
+
+/* A probe of two pages in one write answers one line per entry in order. */
+TEST_F(driver, probe_two_entries)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	unsigned long long phys[2], max_entries;
+	char cmd[128];
+	void *mem;
+
+	if (probe_unusable())
+		SKIP(return, "%s", probe_unusable());
+	if (numahint_read_attr("max_probe_entries", &max_entries) ||
+	    max_entries < 2)
+		SKIP(return, "device takes fewer than 2 entries");
+	mem = own_pages(phys);
+	if (!mem)
+		SKIP(return, "no physical address for own pages");
+	/* The second in decimal: the driver takes C notation. */
+	snprintf(cmd, sizeof(cmd), "page %#llx %llu\n", phys[0], phys[1]);
+	EXPECT_TRUE(probe_and_check(cmd, "page", phys, 2));
+	EXPECT_ANSWERS_WELL_FORMED();
+	munmap(mem, 2 * psize);
+}
+
+/* The probe refuses bad kinds, cpus, values and counts without sending. */
+TEST_F(driver, probe_refuses_bad_commands)
+{
+	unsigned long long before, after, max_entries, i;
+	char *cmd;
+
+	if (probe_unusable())
+		SKIP(return, "%s", probe_unusable());
+	ASSERT_EQ(0, numahint_read_attr("probe_requests", &before));
+	ASSERT_EQ(0, numahint_read_attr("max_probe_entries", &max_entries));
+	cmd = malloc(8 + 2 * (max_entries + 1));
+	ASSERT_NE(NULL, cmd);
+	strcpy(cmd, "cpu");
+	for (i = 0; i <= max_entries; i++)
+		strcat(cmd, " 0");
+
+	EXPECT_TRUE(expect_refusal("node 0", EINVAL, "unknown kind"));
+	EXPECT_TRUE(expect_refusal("cpu 1000000", EINVAL, "absent cpu"));
+	EXPECT_TRUE(expect_refusal("page", EINVAL, "no values"));
+	EXPECT_TRUE(expect_refusal("page 0x1000 zz", EINVAL, "not a number"));
+	EXPECT_TRUE(expect_refusal(cmd, E2BIG, "max_probe_entries + 1 values"));
+	free(cmd);
+
+	ASSERT_EQ(0, numahint_read_attr("probe_requests", &after));
+	EXPECT_EQ(before, after);
+}
+
+int main(int argc, char **argv)
+{
+	const char *why;
+
+	if (!numahint_find_device(&why))
+		ksft_print_msg("testing %s, bound at %s/%s\n", numahint_dev,
+			       NUMAHINT_DRIVER_DIR, numahint_dev);
+	return test_harness_run(argc, argv);
 }

@@ -425,7 +425,7 @@ int main(int argc, char **argv)
 		       after.val[STAT_TOUCH_DROPPED] - before.val[STAT_TOUCH_DROPPED],
 		       after.val[STAT_TOUCH_UNSENT] - before.val[STAT_TOUCH_UNSENT]);
 	ksft_test_result(ok && touched && recorded >= touched,
-			 "every page the flood touched is a recorded or dropped event");
+			 "every page the flood touched is a recorded or dropped event\n");
 
 	if (have_hist) {
 		/* The counters were read between the two histogram reads. */
@@ -434,10 +434,10 @@ int main(int argc, char **argv)
 		ksft_print_msg("numahint-flood: hist_low=%llu hist_high=%llu\n",
 			       seen_lo, seen_hi);
 		ksft_test_result(seen_lo <= recorded && recorded <= seen_hi,
-				 "recorded + dropped = allocations the tracepoint saw");
+				 "recorded + dropped = allocations the tracepoint saw\n");
 	} else {
-		ksft_test_result_skip("recorded + dropped = allocations the tracepoint saw",
-				      "no hist trigger");
+		ksft_test_result_skip("%s: no hist trigger\n",
+				      "recorded + dropped = allocations the tracepoint saw");
 	}
 
 	ksft_print_msg("touch_rejected +%llu, touch_unsupported +%llu\n",
@@ -451,7 +451,7 @@ int main(int argc, char **argv)
 			 after.val[STAT_TOUCH_UNSUPPORTED] == before.val[STAT_TOUCH_UNSUPPORTED] &&
 			 after.val[STAT_RESP_MALFORMED] == before.val[STAT_RESP_MALFORMED] &&
 			 after.val[STAT_REQ_ABANDONED] == before.val[STAT_REQ_ABANDONED],
-			 "the device answered every first-touch request and rejected no extent");
+			 "the device answered every first-touch request and rejected no extent\n");
 
 	ksft_print_msg("free page reports: %llu requests, %llu ranges, %llu MiB, %llu errors\n",
 		       after.val[STAT_REPORT_REQUESTS] - before.val[STAT_REPORT_REQUESTS],
@@ -461,17 +461,16 @@ int main(int argc, char **argv)
 	ksft_test_result(after.val[STAT_REPORT_REQUESTS] > before.val[STAT_REPORT_REQUESTS] &&
 			 after.val[STAT_REPORT_ERRORS] == before.val[STAT_REPORT_ERRORS] &&
 			 after.val[STAT_REPORT_REJECTED] == before.val[STAT_REPORT_REJECTED],
-			 "free page reports went on during the flood, none failed");
+			 "free page reports went on during the flood, none failed\n");
 
 	ksft_print_msg("probe wake-up delay p99 %.2f ms (%.2f ms idle), bound %.0f ms\n",
 		       percentile_ms(&flood, 99), percentile_ms(&idle, 99),
 		       latency_ms);
 	ksft_test_result(flood.nr > 0 && percentile_ms(&flood, 99) <= latency_ms,
-			 "the guest stays responsive during the flood");
+			 "the guest stays responsive during the flood\n");
 
 	if (!sync_host) {
-		ksft_test_result_skip("the counters stood still while the host sampled",
-				      "no -s");
+		ksft_test_result_skip("the counters stood still while the host sampled: no -s\n");
 		stop_hist();
 		ksft_finished();
 	}
@@ -484,7 +483,7 @@ int main(int argc, char **argv)
 		ok &= sampled.val[i] == after.val[i] ||
 		      (i == STAT_CONFIG_CHANGES &&
 		       sampled.val[i] == after.val[i] + 1);
-	ksft_test_result(ok, "the counters stood still while the host sampled");
+	ksft_test_result(ok, "the counters stood still while the host sampled\n");
 	stop_hist();
 	ksft_finished();
 }

@@ -5,6 +5,8 @@
  * reporting waits 2 s for freed memory to accumulate).  Prints how long
  * the reports took, in guest seconds.
  *
+ * The device must reject no range of those reports and none may fail.
+ *
  * Runs as root in a guest with the module loaded; skips when there is no
  * device, free_report is not negotiated or another driver has page
  * reporting.
@@ -12,8 +14,7 @@
 #define _GNU_SOURCE
 
 #include "numahint_sysfs.h"
-
-#define NR_TESTS	2
+#include "kselftest_harness.h"
 
 #define CHILD_BYTES	(256ULL << 20)
 /*
@@ -35,29 +36,27 @@
 #define QUIET_S		3.0
 #define QUIET_LIMIT_S	30.0
 
-/* Counters at start, to tell what the test itself caused. */
-static unsigned long long rejected_at_start, errors_at_start;
-
 /*
  * Wait until the driver has stopped reporting, so that reports of memory
  * freed before the test (the whole of RAM after boot) do not count.
+ * Returns 0, or -1 if report_requests cannot be read.
  */
-static void wait_reports_quiet(void)
+static int wait_reports_quiet(void)
 {
 	unsigned long long requests, last;
 	double start = numahint_now(), quiet_since = start;
 
 	if (numahint_read_attr("report_requests", &last))
-		ksft_exit_fail_msg("cannot read report_requests\n");
+		return -1;
 	while (numahint_now() - quiet_since < QUIET_S) {
 		if (numahint_now() - start > QUIET_LIMIT_S) {
 			ksft_print_msg("reports still going after %.0f s, starting anyway\n",
 				       QUIET_LIMIT_S);
-			return;
+			return 0;
 		}
 		numahint_sleep(POLL_S);
 		if (numahint_read_attr("report_requests", &requests))
-			ksft_exit_fail_msg("cannot read report_requests\n");
+			return -1;
 		if (requests != last) {
 			last = requests;
 			quiet_since = numahint_now();
@@ -65,57 +64,7 @@ static void wait_reports_quiet(void)
 	}
 	ksft_print_msg("reports quiet after %.1f s, %llu requests so far\n",
 		       numahint_now() - start, last);
-}
-
-static void test_report_freed_memory(void)
-{
-	static const char name[] =
-		"3/4 of 256 MiB freed by an exiting process reported within 60 s";
-	unsigned long long bytes_at_start, bytes, grown = 0;
-	double freed_at, took;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	wait_reports_quiet();
-	if (numahint_read_attr("report_bytes", &bytes_at_start))
-		ksft_exit_fail_msg("cannot read report_bytes\n");
-
-	if (numahint_touch_in_child(CHILD_BYTES, false, 1.0)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	freed_at = numahint_now();
-
-	for (;;) {
-		if (numahint_read_attr("report_bytes", &bytes)) {
-			ksft_test_result_fail(name);
-			return;
-		}
-		grown = bytes - bytes_at_start;
-		took = numahint_now() - freed_at;
-		if (grown >= WANT_BYTES || took >= REPORT_LIMIT_S)
-			break;
-		numahint_sleep(POLL_S);
-	}
-	ksft_print_msg("reported %llu KiB in %.1f s\n", grown >> 10, took);
-	ksft_test_result(grown >= WANT_BYTES, name);
-}
-
-static void test_no_rejects_or_errors(void)
-{
-	static const char name[] =
-		"the device rejected no range and no report failed";
-	unsigned long long rejected, errors;
-
-	ksft_print_msg("[RUN] %s\n", __func__);
-	if (numahint_read_attr("report_rejected", &rejected) ||
-	    numahint_read_attr("report_errors", &errors)) {
-		ksft_test_result_fail(name);
-		return;
-	}
-	ksft_print_msg("report_rejected +%llu, report_errors +%llu\n",
-		       rejected - rejected_at_start, errors - errors_at_start);
-	ksft_test_result(rejected == rejected_at_start &&
-			 errors == errors_at_start, name);
+	return 0;
 }
 
 /* The order the driver registered, and the one the kernel uses. */
@@ -132,26 +81,68 @@ static void print_orders(void)
 		       used, kernel);
 }
 
-int main(void)
+FIXTURE(report) {
+};
+
+FIXTURE_SETUP(report)
 {
 	const char *why;
 
-	ksft_print_header();
 	if (numahint_find_device(&why))
-		ksft_exit_skip("%s\n", why);
+		SKIP(return, "%s", why);
 	why = numahint_report_unusable();
 	if (why)
-		ksft_exit_skip("%s\n", why);
-	ksft_set_plan(NR_TESTS);
-	ksft_print_msg("testing %s\n", numahint_dir);
-	print_orders();
+		SKIP(return, "%s", why);
+}
 
-	if (numahint_read_attr("report_rejected", &rejected_at_start) ||
-	    numahint_read_attr("report_errors", &errors_at_start))
-		ksft_exit_fail_msg("cannot read the driver's counters\n");
+FIXTURE_TEARDOWN(report)
+{
+}
 
-	test_report_freed_memory();
-	test_no_rejects_or_errors();
+/*
+ * 3/4 of 256 MiB freed by an exiting process are reported within 60 s;
+ * the device rejected no range and no report failed meanwhile.
+ */
+TEST_F_TIMEOUT(report, freed_memory_reported, 150)
+{
+	unsigned long long bytes_at_start, bytes, grown = 0;
+	unsigned long long rejected_at_start, errors_at_start;
+	unsigned long long rejected, errors;
+	double freed_at, took;
 
-	ksft_finished();
+	ASSERT_EQ(0, wait_reports_quiet());
+	ASSERT_EQ(0, numahint_read_attr("report_bytes", &bytes_at_start));
+	ASSERT_EQ(0, numahint_read_attr("report_rejected", &rejected_at_start));
+	ASSERT_EQ(0, numahint_read_attr("report_errors", &errors_at_start));
+
+	ASSERT_EQ(0, numahint_touch_in_child(CHILD_BYTES, false, 1.0));
+	freed_at = numahint_now();
+	for (;;) {
+		ASSERT_EQ(0, numahint_read_attr("report_bytes", &bytes));
+		grown = bytes - bytes_at_start;
+		took = numahint_now() - freed_at;
+		if (grown >= WANT_BYTES || took >= REPORT_LIMIT_S)
+			break;
+		numahint_sleep(POLL_S);
+	}
+	ksft_print_msg("reported %llu KiB in %.1f s\n", grown >> 10, took);
+	EXPECT_GE(grown, WANT_BYTES);
+
+	ASSERT_EQ(0, numahint_read_attr("report_rejected", &rejected));
+	ASSERT_EQ(0, numahint_read_attr("report_errors", &errors));
+	ksft_print_msg("report_rejected +%llu, report_errors +%llu\n",
+		       rejected - rejected_at_start, errors - errors_at_start);
+	EXPECT_EQ(rejected_at_start, rejected);
+	EXPECT_EQ(errors_at_start, errors);
+}
+
+int main(int argc, char **argv)
+{
+	const char *why;
+
+	if (!numahint_find_device(&why)) {
+		ksft_print_msg("testing %s\n", numahint_dir);
+		print_orders();
+	}
+	return test_harness_run(argc, argv);
 }

@@ -314,21 +314,21 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name),
 		 "no mismatch in %llu MiB of allocate/write/verify/free cycles",
 		 done >> 20);
-	ksft_test_result(ok && !mismatches, name);
+	ksft_test_result(ok && !mismatches, "%s\n", name);
 
 	if (!counted) {
-		ksft_test_result_skip("free page reports happened during the run",
-				      "%s", why ? why : "cannot read counters");
+		ksft_test_result_skip("free page reports happened during the run: %s\n",
+				      why ? why : "cannot read counters");
 		ksft_finished();
 	}
 	if (numahint_read_attr("report_requests", &req_end) ||
 	    numahint_read_attr("report_bytes", &bytes_end)) {
-		ksft_test_result_fail("free page reports happened during the run");
+		ksft_test_result_fail("free page reports happened during the run\n");
 		ksft_finished();
 	}
 	ksft_print_msg("free page reports during the run: %llu requests, %llu MiB\n",
 		       req_end - req_start, (bytes_end - bytes_start) >> 20);
 	ksft_test_result(req_end > req_start,
-			 "free page reports happened during the run");
+			 "free page reports happened during the run\n");
 	ksft_finished();
 }

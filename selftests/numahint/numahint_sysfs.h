@@ -21,10 +21,24 @@
 #include <unistd.h>
 
 #include "virtio_numahint.h"
-#include "kselftest.h"
+/*
+ * The kernel's kselftest.h, through -I (see the Makefile), not the host
+ * tests' stand-in next to this file.
+ */
+#include <kselftest.h>
 
 #define NUMAHINT_DRIVER_DIR	"/sys/bus/virtio/drivers/virtio_numahint"
 #define NUMAHINT_DEVICES_DIR	"/sys/bus/virtio/devices"
+
+/*
+ * The kernel's kselftest.h does not flush what it prints: flush every
+ * line, so that a test's output reaches the console as it goes (the host
+ * tests wait for lines of it) and comes before a forked child's.
+ */
+static void __attribute__((constructor)) numahint_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
 
 /* The device under test (virtioN) and its numahint sysfs directory. */
 static char numahint_dev[NAME_MAX + 1];
