@@ -35,6 +35,7 @@ void numahint_placement_init(NumahintPlacement *p,
     p->queue_spare = queue + queue_capacity;
     p->queue_capacity = queue_capacity;
     p->params.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS;
+    p->params.check_ms = NUMAHINT_PLACEMENT_CHECK_MS;
     p->params.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS;
     p->work.items = p->work_items;
     p->work.capacity = NUMAHINT_PLACEMENT_MAX_PARTS +
@@ -83,7 +84,28 @@ int numahint_placement_set_ram(NumahintPlacement *p,
     numahint_placement_flush(p);
     p->regions = regions;
     p->nr_regions = nr_regions;
+    numahint_placement_set_split_pages(p, p->split_pages, p->nr_split_pages);
     return 0;
+}
+
+void numahint_placement_set_split_pages(NumahintPlacement *p,
+                                        NumahintSplitPage *pages,
+                                        unsigned int nr)
+{
+    unsigned int i;
+
+    for (i = 0; i < nr; i++) {
+        pages[i].gpa = UINT64_MAX;
+    }
+    p->split_pages = pages;
+    p->nr_split_pages = nr;
+    p->split_cursor = 0;
+    p->split_pages_used = 0;
+}
+
+bool numahint_placement_has_split_pages(const NumahintPlacement *p)
+{
+    return p->split_pages_used;
 }
 
 int numahint_placement_set_vcpus(NumahintPlacement *p,
@@ -306,6 +328,134 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
 #define NUMAHINT_PAGE_MOVED     (1U << 30)
 #define NUMAHINT_PAGE_TIME_MASK (NUMAHINT_PAGE_MOVED - 1)
 
+/* 4 KiB parts of a host page of region @r. */
+static unsigned int numahint_placement_parts(const NumahintRamRegion *r)
+{
+    return r->host_page_size >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+}
+
+/* The record of the split host page at @gpa, or NULL. */
+static NumahintSplitPage *numahint_placement_find_split(NumahintPlacement *p,
+                                                        uint64_t gpa)
+{
+    unsigned int i;
+
+    for (i = 0; p->split_pages_used && i < p->nr_split_pages; i++) {
+        if (p->split_pages[i].gpa == gpa) {
+            return &p->split_pages[i];
+        }
+    }
+    return NULL;
+}
+
+static void numahint_placement_drop_split(NumahintPlacement *p,
+                                          NumahintSplitPage *sp)
+{
+    sp->gpa = UINT64_MAX;
+    p->split_pages_used--;
+}
+
+/*
+ * Remember the host page of @r at @gpa, which was just split, and where
+ * each of its parts is: one query of them all.
+ */
+static void numahint_placement_record_split(NumahintPlacement *p,
+                                            const NumahintRamRegion *r,
+                                            uint64_t gpa)
+{
+    unsigned int parts = numahint_placement_parts(r), i, j, n;
+    void *pages[NUMAHINT_PLACEMENT_BATCH];
+    int status[NUMAHINT_PLACEMENT_BATCH];
+    NumahintSplitPage *sp = numahint_placement_find_split(p, gpa);
+
+    if (!sp) {
+        if (p->split_pages_used == p->nr_split_pages ||
+            parts > NUMAHINT_PLACEMENT_MAX_PARTS) {
+            p->stats.huge_untracked++;
+            return;
+        }
+        for (i = 0; p->split_pages[i].gpa != UINT64_MAX; i++) {
+            continue;
+        }
+        sp = &p->split_pages[i];
+        p->split_pages_used++;
+    }
+    sp->gpa = gpa;
+    sp->checked_ms = p->now_ms;
+    sp->recheck = false;
+    memset(sp->node, NUMAHINT_PLACEMENT_NO_NODE, sizeof(sp->node));
+    for (i = 0; i < parts; i += n) {
+        int ret;
+
+        n = parts - i < NUMAHINT_PLACEMENT_BATCH ?
+            parts - i : NUMAHINT_PLACEMENT_BATCH;
+        for (j = 0; j < n; j++) {
+            pages[j] = (char *)r->hva + (gpa - r->gpa) +
+                       (uint64_t)(i + j) * NUMAHINT_PLACEMENT_PAGE_SIZE;
+        }
+        p->stats.query_calls++;
+        ret = p->ops->query_nodes(p->opaque, pages, n, status);
+        for (j = 0; ret >= 0 && j < n; j++) {
+            if (status[j] >= 0 && status[j] < NUMAHINT_PLACEMENT_NO_NODE) {
+                sp->node[i + j] = status[j];
+            }
+        }
+    }
+}
+
+void numahint_placement_forget(NumahintPlacement *p, uint64_t gpa,
+                               uint64_t size)
+{
+    uint64_t end = gpa + size;
+    unsigned int i;
+
+    if (end < gpa) {
+        end = UINT64_MAX;
+    }
+    /* The host pages the range covers whole are no longer split. */
+    for (i = 0; i < p->nr_regions; i++) {
+        const NumahintRamRegion *r = &p->regions[i];
+        uint64_t mask = r->host_page_size - 1, first, last, hp;
+
+        first = gpa > r->gpa ? (gpa + mask) & ~mask : r->gpa;
+        last = end < r->gpa + r->size ? end & ~mask : r->gpa + r->size;
+        for (hp = first; r->page_state && hp < last; hp += mask + 1) {
+            r->page_state[(hp - r->gpa) / r->host_page_size] &=
+                ~NUMAHINT_PAGE_SPLIT;
+        }
+    }
+    /* Their parts belong nowhere until the guest says so again. */
+    for (i = 0; p->split_pages_used && i < p->nr_split_pages; i++) {
+        NumahintSplitPage *sp = &p->split_pages[i];
+        const NumahintRamRegion *r;
+        uint64_t lo, hi, addr;
+        bool known = false;
+        unsigned int k;
+
+        if (sp->gpa == UINT64_MAX || sp->gpa >= end) {
+            continue;
+        }
+        r = numahint_placement_find_region(p, sp->gpa);
+        if (!r || sp->gpa + r->host_page_size <= gpa) {
+            continue;
+        }
+        lo = gpa > sp->gpa ? gpa : sp->gpa;
+        hi = end < sp->gpa + r->host_page_size ?
+             end : sp->gpa + r->host_page_size;
+        for (addr = lo & ~(NUMAHINT_PLACEMENT_PAGE_SIZE - 1); addr < hi;
+             addr += NUMAHINT_PLACEMENT_PAGE_SIZE) {
+            sp->node[(addr - sp->gpa) >> NUMAHINT_PLACEMENT_PAGE_SHIFT] =
+                NUMAHINT_PLACEMENT_NO_NODE;
+        }
+        for (k = 0; k < numahint_placement_parts(r) && !known; k++) {
+            known = sp->node[k] != NUMAHINT_PLACEMENT_NO_NODE;
+        }
+        if (!known) {
+            numahint_placement_drop_split(p, sp);
+        }
+    }
+}
+
 /* Count @weight pages whose host page could not be placed: @status. */
 static void numahint_placement_count_failure(NumahintPlacementStats *s,
                                              int status, uint64_t weight)
@@ -339,7 +489,8 @@ static void numahint_placement_execute_batch(const NumahintPlacementOps *ops,
 {
     NumahintPlacementItem *item = &work->items[first];
     unsigned int i, nr_move = 0;
-    int ret;
+    void *split = NULL;
+    int ret, split_ret = 0;
 
     for (i = 0; i < n; i++) {
         work->pages[i] = item[i].page;
@@ -355,6 +506,20 @@ static void numahint_placement_execute_batch(const NumahintPlacementOps *ops,
         } else if (status == item[i].node) {
             item[i].outcome = NUMAHINT_PLACEMENT_LOCAL;
         } else if (status >= 0) {
+            /*
+             * A part of a split page: khugepaged may have collapsed the
+             * page again since, and then the part would move it whole.
+             */
+            if (item[i].whole && item[i].whole != split && ops->split) {
+                split = item[i].whole;
+                work->split_calls++;
+                split_ret = ops->split(opaque, split, item[i].whole_size);
+            }
+            if (item[i].whole && split_ret < 0) {
+                item[i].status = split_ret;
+                item[i].outcome = NUMAHINT_PLACEMENT_FAILED;
+                continue;
+            }
             work->pages[nr_move] = item[i].page;
             work->nodes[nr_move] = item[i].node;
             work->index[nr_move++] = i;
@@ -421,6 +586,16 @@ void numahint_placement_account(NumahintPlacement *p,
         case NUMAHINT_PLACEMENT_MIGRATED:
             s->pages_migrated += it->weight;
             s->bytes_migrated += it->size;
+            if (it->why != NUMAHINT_PLACEMENT_EVENT) {
+                s->parts_restored++;
+            }
+            /* Collapsed, or moved by someone else: put every part back. */
+            if (it->why == NUMAHINT_PLACEMENT_PROBE &&
+                it->split->gpa != UINT64_MAX && !it->split->recheck) {
+                s->huge_collapsed++;
+                it->split->recheck = true;
+                it->split->checked_ms = 0;
+            }
             if (it->state) {
                 *it->state = (*it->state & NUMAHINT_PAGE_SPLIT) |
                              NUMAHINT_PAGE_MOVED |
@@ -439,8 +614,10 @@ void numahint_placement_account(NumahintPlacement *p,
     }
     s->query_calls += work->query_calls;
     s->move_calls += work->move_calls;
+    s->split_calls += work->split_calls;
     work->query_calls = 0;
     work->move_calls = 0;
+    work->split_calls = 0;
     work->len = 0;
 }
 
@@ -475,6 +652,8 @@ typedef struct NumahintHostPage {
     /* The oldest and the newest of its events. */
     uint64_t first_ms;
     uint64_t last_ms;
+    /* numahint_placement_decide() split it just now. */
+    bool just_split;
 } NumahintHostPage;
 
 /* The part of queued extent @e in the host page, from hp->from on. */
@@ -513,6 +692,7 @@ static void numahint_placement_gather(const NumahintPlacement *p,
     hp->candidate = -1;
     hp->first_ms = UINT64_MAX;
     hp->last_ms = 0;
+    hp->just_split = false;
 
     /*
      * Weighted Boyer-Moore vote: if a node covers more than half of the
@@ -614,6 +794,8 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
             if (hp->state) {
                 *hp->state |= NUMAHINT_PAGE_SPLIT;
             }
+            numahint_placement_record_split(p, hp->region, hp->start);
+            hp->just_split = true;
             return NUMAHINT_MOVE_PARTS;
         }
     }
@@ -621,7 +803,7 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
     return NUMAHINT_LEAVE;
 }
 
-/* Add one host page (or part) to the work. */
+/* Add one host page to the work. */
 static void numahint_placement_work_add(NumahintPlacement *p,
                                         NumahintPlacementWork *work,
                                         void *page, int node,
@@ -631,6 +813,34 @@ static void numahint_placement_work_add(NumahintPlacement *p,
     work->items[work->len++] = (NumahintPlacementItem) {
         .page = page, .size = size, .node = node, .weight = weight,
         .state = state,
+    };
+    p->pages_in_flight += weight;
+}
+
+/*
+ * Add the 4 KiB part at @gpa of the split host page at @hp_gpa of @r to
+ * the work, to be split again before it moves unless @split_now is false
+ * (it was split a moment ago).
+ */
+static void numahint_placement_work_add_part(NumahintPlacement *p,
+                                             NumahintPlacementWork *work,
+                                             const NumahintRamRegion *r,
+                                             uint64_t hp_gpa, uint64_t gpa,
+                                             int node, uint32_t weight,
+                                             NumahintPlacementWhy why,
+                                             uint32_t *state,
+                                             NumahintSplitPage *sp,
+                                             bool split_now)
+{
+    char *whole = (char *)r->hva + (hp_gpa - r->gpa);
+
+    work->items[work->len++] = (NumahintPlacementItem) {
+        .page = whole + (gpa - hp_gpa),
+        .size = NUMAHINT_PLACEMENT_PAGE_SIZE,
+        .node = node, .weight = weight, .why = why, .state = state,
+        .whole = split_now ? whole : NULL,
+        .whole_size = r->host_page_size,
+        .split = sp,
     };
     p->pages_in_flight += weight;
 }
@@ -646,6 +856,7 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
                                         NumahintPlacementWork *work)
 {
     const NumahintRamRegion *r = hp->region;
+    NumahintSplitPage *sp;
     uint64_t used = 0;
     unsigned int i;
 
@@ -662,15 +873,22 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
                                     hp->votes, r->host_page_size, hp->state);
         return r->host_page_size >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
     case NUMAHINT_MOVE_PARTS:
+        sp = numahint_placement_find_split(p, hp->start);
         for (i = hp->first; i < hp->last; i++) {
             uint64_t start, end, gpa;
 
             numahint_placement_clip(hp, &q[i], &start, &end);
             for (gpa = start; gpa < end; gpa += NUMAHINT_PLACEMENT_PAGE_SIZE) {
-                numahint_placement_work_add(p, work, (char *)r->hva +
-                                            (gpa - r->gpa), q[i].node, 1,
-                                            NUMAHINT_PLACEMENT_PAGE_SIZE,
-                                            hp->state);
+                /* The part belongs with its latest user from now on. */
+                if (sp && q[i].node < NUMAHINT_PLACEMENT_NO_NODE) {
+                    sp->node[(gpa - hp->start) >>
+                             NUMAHINT_PLACEMENT_PAGE_SHIFT] = q[i].node;
+                }
+                numahint_placement_work_add_part(p, work, r, hp->start, gpa,
+                                                 q[i].node, 1,
+                                                 NUMAHINT_PLACEMENT_EVENT,
+                                                 hp->state, sp,
+                                                 !hp->just_split);
                 used++;
             }
         }
@@ -712,6 +930,84 @@ static bool numahint_placement_keep(NumahintPlacement *p,
     out[*len].end = end;
     ++*len;
     return true;
+}
+
+/*
+ * Check split page @sp of region @r: one part per node it has parts on,
+ * or every part after a check found one off its node.
+ */
+static uint64_t numahint_placement_check_split(NumahintPlacement *p,
+                                               NumahintSplitPage *sp,
+                                               const NumahintRamRegion *r,
+                                               uint32_t *state,
+                                               NumahintPlacementWork *work)
+{
+    uint64_t seen[(NUMAHINT_PLACEMENT_NO_NODE + 63) / 64] = { 0 };
+    bool all = sp->recheck;
+    unsigned int i;
+    uint64_t used = 0;
+
+    sp->recheck = false;
+    sp->checked_ms = p->now_ms;
+    for (i = 0; i < numahint_placement_parts(r); i++) {
+        uint8_t node = sp->node[i];
+
+        if (node == NUMAHINT_PLACEMENT_NO_NODE) {
+            continue;
+        }
+        if (!all) {
+            if (seen[node / 64] & (1ULL << (node % 64))) {
+                continue;
+            }
+            seen[node / 64] |= 1ULL << (node % 64);
+        }
+        /* A probe does not start the cooldown: putting parts back does. */
+        numahint_placement_work_add_part(p, work, r, sp->gpa,
+                                         sp->gpa + ((uint64_t)i <<
+                                             NUMAHINT_PLACEMENT_PAGE_SHIFT),
+                                         node, 0,
+                                         all ? NUMAHINT_PLACEMENT_RESTORE :
+                                               NUMAHINT_PLACEMENT_PROBE,
+                                         all ? state : NULL, sp, true);
+        used++;
+    }
+    return used;
+}
+
+/* Check the split pages that are due, within @budget.  Returns the pages. */
+static uint64_t numahint_placement_check_splits(NumahintPlacement *p,
+                                                uint64_t budget,
+                                                NumahintPlacementWork *work)
+{
+    uint64_t used = 0;
+    unsigned int n;
+
+    for (n = 0; p->params.check_ms && n < p->nr_split_pages &&
+         p->split_pages_used && used < budget &&
+         work->len + NUMAHINT_PLACEMENT_MAX_PARTS < work->capacity; n++) {
+        NumahintSplitPage *sp = &p->split_pages[p->split_cursor];
+        const NumahintRamRegion *r;
+        NumahintHostPage hp;
+
+        p->split_cursor = (p->split_cursor + 1) % p->nr_split_pages;
+        if (sp->gpa == UINT64_MAX ||
+            p->now_ms < sp->checked_ms + p->params.check_ms) {
+            continue;
+        }
+        r = numahint_placement_find_region(p, sp->gpa);
+        if (!r || !r->splittable || sp->gpa & (r->host_page_size - 1) ||
+            numahint_placement_parts(r) > NUMAHINT_PLACEMENT_MAX_PARTS) {
+            numahint_placement_drop_split(p, sp);
+            continue;
+        }
+        hp.state = r->page_state ? &r->page_state[(sp->gpa - r->gpa) /
+                                                  r->host_page_size] : NULL;
+        if (numahint_placement_cooling(p, &hp)) {
+            continue;
+        }
+        used += numahint_placement_check_split(p, sp, r, hp.state, work);
+    }
+    return used;
 }
 
 uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
@@ -765,6 +1061,9 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
             i--;
         }
     }
+    if (used < budget) {
+        used += numahint_placement_check_splits(p, budget - used, work);
+    }
     /* What the budget left untouched stays queued, after what was kept. */
     for (; i < p->queue_len; i++) {
         uint64_t start = q[i].start > from ? q[i].start : from;
@@ -813,7 +1112,7 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
                      s->pages_failed_other + s->pages_overflow +
                      s->pages_flushed;
     uint64_t queued = 0;
-    unsigned int i;
+    unsigned int i, splits = 0;
 
     if (events != s->events) {
         snprintf(why, len, "%" PRIu64 " events, %" PRIu64 " outcomes",
@@ -859,6 +1158,26 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
             addr = r->gpa + r->size;
         }
         queued += (e->end - e->start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    }
+    for (i = 0; i < p->nr_split_pages; i++) {
+        const NumahintSplitPage *sp = &p->split_pages[i];
+        const NumahintRamRegion *r;
+
+        if (sp->gpa == UINT64_MAX) {
+            continue;
+        }
+        r = numahint_placement_find_region(p, sp->gpa);
+        if (!r || !r->splittable || sp->gpa & (r->host_page_size - 1)) {
+            snprintf(why, len, "split page record %u at 0x%" PRIx64
+                     " is not a splittable host page", i, sp->gpa);
+            return false;
+        }
+        splits++;
+    }
+    if (splits != p->split_pages_used) {
+        snprintf(why, len, "%u split page records, %u counted", splits,
+                 p->split_pages_used);
+        return false;
     }
     if (queued + p->pages_in_flight != s->pages_pending) {
         snprintf(why, len, "queue holds %" PRIu64 " pages and %" PRIu64

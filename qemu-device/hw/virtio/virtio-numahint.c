@@ -307,6 +307,13 @@ static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
                                             1));
     } else {
         s->stats.report_bytes_discarded += end - start;
+        if (s->placement_enabled) {
+            /* First touch places these pages again: nothing to keep. */
+            qemu_mutex_lock(&s->placement_lock);
+            numahint_placement_forget(&s->placement, addr + (start - offset),
+                                      end - start);
+            qemu_mutex_unlock(&s->placement_lock);
+        }
     }
     return true;
 }
@@ -763,6 +770,7 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
                          2 * qatomic_read(&s->touch_flush_ms)),
         .max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS,
         .cooldown_ms = s->touch_cooldown_ms,
+        .check_ms = NUMAHINT_PLACEMENT_CHECK_MS,
     };
     int64_t start = get_clock(), locked = start, step;
     uint64_t examined = 0, lock_ns;
@@ -818,30 +826,35 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
 
 /*
  * The placement thread: a step every VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS
- * while pages are queued (or the last step overran its budget), asleep
- * otherwise, and none while the VM is stopped.
+ * while pages are queued (or the last step overran its budget), one every
+ * NUMAHINT_PLACEMENT_CHECK_MS while only split pages are to be checked,
+ * asleep otherwise, and none while the VM is stopped.
  */
 static void *virtio_numahint_placement_thread(void *opaque)
 {
     VirtIONumahint *s = opaque;
-    int64_t next = 0;
+    int64_t last = 0;
 
     rcu_register_thread();
     qemu_mutex_lock(&s->placement_lock);
     while (!s->placement_stop) {
-        int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+        int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME), due;
+        bool pending = s->placement.stats.pages_pending ||
+                       s->placement_overrun;
 
         if (s->placement_paused ||
-            (!s->placement.stats.pages_pending && !s->placement_overrun)) {
+            (!pending && !numahint_placement_has_split_pages(&s->placement))) {
             qemu_cond_wait(&s->placement_cond, &s->placement_lock);
             continue;
         }
-        if (now < next) {
+        due = last + (pending ? VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS :
+                                NUMAHINT_PLACEMENT_CHECK_MS);
+        if (now < due) {
             qemu_cond_timedwait(&s->placement_cond, &s->placement_lock,
-                                next - now);
+                                due - now);
             continue;
         }
-        next = now + VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS;
+        last = now;
         virtio_numahint_placement_step(s);
     }
     qemu_mutex_unlock(&s->placement_lock);
@@ -1384,6 +1397,11 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         s->placement_work.capacity = VIRTIO_NUMAHINT_PLACEMENT_WORK;
         s->placement_work.items = g_new(NumahintPlacementItem,
                                         s->placement_work.capacity);
+        /* Where the parts of the pages it splits belong (512 KiB). */
+        s->split_pages = g_new(NumahintSplitPage,
+                               VIRTIO_NUMAHINT_SPLIT_PAGES);
+        numahint_placement_set_split_pages(&s->placement, s->split_pages,
+                                           VIRTIO_NUMAHINT_SPLIT_PAGES);
         qemu_mutex_init(&s->placement_lock);
         qemu_cond_init(&s->placement_cond);
         qemu_cond_init(&s->placement_idle);
@@ -1461,6 +1479,7 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
         qemu_cond_destroy(&s->placement_cond);
         qemu_mutex_destroy(&s->placement_lock);
         g_free(s->placement_work.items);
+        g_free(s->split_pages);
         g_free(s->placement_queue);
         virtio_numahint_free_regions(s->ram_regions, s->nr_ram_regions);
         virtio_numahint_free_regions(s->next_ram_regions,
@@ -1670,8 +1689,8 @@ static int virtio_numahint_placement_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_virtio_numahint_placement = {
     .name = "virtio-numahint-device/placement",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .needed = virtio_numahint_placement_needed,
     .post_load = virtio_numahint_placement_post_load,
     .fields = (const VMStateField[]) {

@@ -109,6 +109,8 @@ struct fuzz_machine {
 
 	NumahintPlacement p;
 	NumahintPlacementExtent *queue;
+	/* Few, so that pages go unremembered too. */
+	NumahintSplitPage split_pages[2];
 
 	/* Whole-call failures of the fake host, if not 0. */
 	int query_call_err;
@@ -675,6 +677,7 @@ static void set_up(struct fuzz_machine *m, struct input *in)
 	/* The top bits: a cooldown of 0, 0.5, 1 or 1.5 s. */
 	params.cooldown_ms = (b >> 6) * 500;
 	numahint_placement_set_params(&m->p, &params);
+	numahint_placement_set_split_pages(&m->p, m->split_pages, 2);
 	if (numahint_placement_set_ram(&m->p, m->ram, m->nr_ram))
 		fail("engine refused a valid RAM map of %u regions", m->nr_ram);
 	if (numahint_placement_set_vcpus(&m->p, m->vcpus, m->nr_vcpus))
@@ -863,6 +866,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			run_placement(&m, take(&in, 2) << (op & 8 ? 10 : 0));
 			break;
 		case 4:
+			if (op & 8) {
+				/* A discard, anywhere (4 KiB units). */
+				uint64_t gpa = take(&in, 4) << 12;
+
+				numahint_placement_forget(&m.p, gpa,
+							  take(&in, 2) << 12);
+				break;
+			}
 			/* Device reset: the queue empties, the device works again. */
 			numahint_placement_flush(&m.p);
 			m.broken = false;

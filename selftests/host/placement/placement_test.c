@@ -71,14 +71,20 @@ static unsigned long fake_ratio(const struct fake_numa *f)
 	return f->host_page_size / PAGE;
 }
 
-static long fake_index(struct fake_numa *f, void *page)
+/*
+ * The 4 KiB page at @page.  A query may name any part of a huge page; a
+ * move (@moving) only the start of one that is not split, since the
+ * kernel would move all of it.
+ */
+static long fake_index(struct fake_numa *f, void *page, bool moving)
 {
 	uintptr_t off = (uintptr_t)page - FAKE_HVA;
 	unsigned long ratio = fake_ratio(f);
 
 	if ((uintptr_t)page < FAKE_HVA || off % PAGE ||
 	    off / PAGE >= f->nr_pages ||
-	    (!f->split[off / PAGE / ratio] && off % f->host_page_size)) {
+	    (moving && !f->split[off / PAGE / ratio] &&
+	     off % f->host_page_size)) {
 		f->bad_addresses++;
 		return -1;
 	}
@@ -108,7 +114,7 @@ static int fake_query(void *opaque, void **pages, unsigned long count,
 	if (f->query_call_err)
 		return f->query_call_err;
 	for (unsigned long i = 0; i < count; i++) {
-		long idx = fake_index(f, pages[i]);
+		long idx = fake_index(f, pages[i], false);
 
 		if (idx < 0)
 			status[i] = -EFAULT;
@@ -134,7 +140,7 @@ static int fake_move(void *opaque, void **pages, unsigned long count,
 	if (f->move_call_err)
 		return f->move_call_err;
 	for (unsigned long i = 0; i < count; i++) {
-		long idx = fake_index(f, pages[i]);
+		long idx = fake_index(f, pages[i], true);
 
 		if (idx < 0) {
 			status[i] = -EFAULT;
@@ -175,6 +181,16 @@ static int fake_split(void *opaque, void *page, uint64_t size)
 		return f->split_err;
 	f->split[off / size] = true;
 	return 0;
+}
+
+/* khugepaged collapses host page @hp onto @node. */
+static void fake_collapse(struct fake_numa *f, unsigned long hp, int node)
+{
+	unsigned long ratio = fake_ratio(f);
+
+	f->split[hp] = false;
+	for (unsigned long k = hp * ratio; k < (hp + 1) * ratio; k++)
+		f->node[k] = node;
 }
 
 static const NumahintPlacementOps fake_ops = {
@@ -223,12 +239,16 @@ static const NumahintVcpuNode test_vcpus[] = {
 	{ 0, 0 }, { 1, 1 }, { 2, 2 }, { 3, 3 }, { 8, -1 },
 };
 
+/* Split pages a rig remembers. */
+#define RIG_SPLIT_PAGES	4
+
 struct rig {
 	NumahintPlacement p;
 	/* Twice the capacity: numahint_placement_init(). */
 	NumahintPlacementExtent queue[2 * QUEUE_MAX];
 	NumahintRamRegion ram;
 	uint32_t *page_state;
+	NumahintSplitPage split_pages[RIG_SPLIT_PAGES];
 	struct fake_numa *fake;
 };
 
@@ -252,6 +272,8 @@ static struct rig *rig_new(uint64_t size, uint64_t host_page_size, int node,
 	};
 	numahint_placement_init(&r->p, &fake_ops, r->fake, r->queue,
 				queue_capacity);
+	numahint_placement_set_split_pages(&r->p, r->split_pages,
+					   RIG_SPLIT_PAGES);
 	if (numahint_placement_set_ram(&r->p, &r->ram, 1) ||
 	    numahint_placement_set_vcpus(&r->p, test_vcpus,
 					 sizeof(test_vcpus) / sizeof(test_vcpus[0])))
@@ -840,6 +862,86 @@ static void test_huge_page_half_used(void)
 	rig_free(r);
 }
 
+/* Whether parts [first, last) of the fake alternate: even on 0, odd on 1. */
+static bool fake_halves(const struct fake_numa *f, unsigned long first,
+			unsigned long last)
+{
+	for (unsigned long i = first; i < last; i++)
+		if (f->node[i] != (i % 2 ? 1 : 0))
+			return false;
+	return true;
+}
+
+/*
+ * khugepaged collapses split pages again, each onto one node: the checks
+ * find them, split them again and put every part back, without moving a
+ * collapsed page whole.  A discarded page is forgotten; pages beyond the
+ * records' room are counted.
+ */
+static void test_split_page_collapsed(void)
+{
+	const uint64_t hp = THP / PAGE;
+	struct rig *r = rig_new(16 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	struct fake_numa *f = r->fake;
+	uint64_t now = NUMAHINT_PLACEMENT_SETTLE_MS, moves, migrated;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	/* Pages 0-5 half used by node 1's task: 4 remembered, 2 not. */
+	for (unsigned int i = 1; i < 6 * hp; i += 2)
+		numahint_placement_add(p, i * PAGE, 1, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(fake_halves(f, 0, 6 * hp) && s->huge_split == 6);
+	CHECK(s->huge_untracked == 2 && p->split_pages_used == 4);
+	migrated = s->pages_migrated;
+
+	/* Nothing moved: a check queries one part per node, moves none. */
+	moves = f->move_calls;
+	now += NUMAHINT_PLACEMENT_CHECK_MS;
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(f->move_calls == moves && s->huge_collapsed == 0);
+
+	/* Collapsed: page 0 on A's node, page 1 on B's. */
+	fake_collapse(f, 0, 0);
+	fake_collapse(f, 1, 1);
+	now += NUMAHINT_PLACEMENT_CHECK_MS / 2;
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->huge_collapsed == 0);
+	now += NUMAHINT_PLACEMENT_CHECK_MS / 2;
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(fake_halves(f, 0, 4 * hp));
+	CHECK(s->huge_collapsed == 2 && s->parts_restored == hp);
+	/* Not a page of the events: their pages were placed once. */
+	CHECK(s->pages_migrated == migrated && f->bad_addresses == 0);
+
+	/* Page 2 is discarded and touched again whole: it is left alone. */
+	numahint_placement_forget(p, 2 * THP, THP);
+	fake_collapse(f, 2, 0);
+	/* Part of page 3 is discarded: only that part is forgotten. */
+	numahint_placement_forget(p, 3 * THP + PAGE, PAGE);
+	f->node[3 * hp + 1] = -1;
+	/* Page 5 was not remembered: its collapse goes unseen. */
+	fake_collapse(f, 5, 1);
+	now += NUMAHINT_PLACEMENT_CHECK_MS;
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(fake_all_on(f, 2 * hp, 3 * hp, 0) && p->split_pages_used == 3);
+	CHECK(fake_halves(f, 3 * hp + 2, 4 * hp) && f->node[3 * hp + 1] < 0);
+	CHECK(fake_all_on(f, 5 * hp, 6 * hp, 1) && s->huge_collapsed == 2);
+	CHECK(!(r->page_state[2] & (1U << 31)) &&
+	      (r->page_state[3] & (1U << 31)));
+	CHECK(f->bad_addresses == 0);
+	report(ok, p, "split pages collapsed again are split and put back");
+	rig_free(r);
+}
+
 /* Events that never agree and never stop are decided after max_hold_ms. */
 static void test_huge_page_max_hold(void)
 {
@@ -1241,7 +1343,7 @@ unmap:
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(21);
+	ksft_set_plan(22);
 	test_ram_map_validation();
 	test_bad_events();
 	test_coalescing();
@@ -1255,6 +1357,7 @@ int main(void)
 	test_huge_page_majority();
 	test_huge_page_slow_fill();
 	test_huge_page_half_used();
+	test_split_page_collapsed();
 	test_huge_page_max_hold();
 	test_cooldown();
 	test_policy_bound();

@@ -61,6 +61,19 @@
  * whether its huge pages can be split: transparent huge pages of
  * anonymous memory can, hugetlb pages cannot.
  *
+ * khugepaged.  The host kernel may collapse a page the engine split into
+ * a huge page again, on the node most of its parts are on, which takes
+ * the other parts away from their users.  So the engine keeps, for each
+ * page it split, the node each 4 KiB part belongs on (NumahintSplitPage:
+ * the node of the part's latest event, or where the part was when the
+ * page was split) and checks every check_ms one part per node; where a
+ * part is off its node the page is split again and every part put back.
+ * A part is always moved through a split (NumahintPlacementOps.split, a
+ * no-op on a page that is split already), so a collapsed page never
+ * moves whole for the event of one part.  Pages the guest frees and the
+ * host discards are forgotten (numahint_placement_forget()): first touch
+ * places them again.
+ *
  * Cooldown.  A host page moves at most once per cooldown_ms: events for a
  * page that moved more recently stay queued until the cooldown has
  * passed, so that a guest naming two nodes in turn for the same memory
@@ -144,6 +157,25 @@ typedef struct NumahintRamRegion {
     uint32_t *page_state;
 } NumahintRamRegion;
 
+/* A part of a split host page whose node is not known. */
+#define NUMAHINT_PLACEMENT_NO_NODE      0xff
+
+/*
+ * A host huge page the engine split, and the node each of its 4 KiB
+ * parts belongs on.  The caller provides the storage for as many as it
+ * wants remembered (numahint_placement_set_split_pages()).
+ */
+typedef struct NumahintSplitPage {
+    /* Guest-physical address of the host page; UINT64_MAX: unused. */
+    uint64_t gpa;
+    /* When its parts were last checked (ms). */
+    uint64_t checked_ms;
+    /* A part was off its node: check and place every part next. */
+    bool recheck;
+    /* Node of each part, or NUMAHINT_PLACEMENT_NO_NODE. */
+    uint8_t node[NUMAHINT_PLACEMENT_MAX_PARTS];
+} NumahintSplitPage;
+
 /* The host node local to one vCPU. */
 typedef struct NumahintVcpuNode {
     /* Architectural CPU id, as in struct virtio_numahint_touch. */
@@ -192,6 +224,8 @@ typedef struct NumahintPlacementParams {
     uint32_t max_hold_ms;
     /* A host page moves at most once in this long (ms); 0: no cooldown. */
     uint32_t cooldown_ms;
+    /* Check the parts of each split page this often (ms); 0: never. */
+    uint32_t check_ms;
 } NumahintPlacementParams;
 
 /*
@@ -255,6 +289,14 @@ typedef struct NumahintPlacementParams {
     X(huge_left, "touch-huge-left", \
       "host huge pages without a majority left where they were: not " \
       "splittable (hugetlb) or the split failed") \
+    X(huge_untracked, "touch-huge-untracked", \
+      "host huge pages split with no room left to remember their parts' " \
+      "nodes: khugepaged may collapse them unnoticed") \
+    X(huge_collapsed, "touch-huge-collapsed", \
+      "split host huge pages found with a part off its node (collapsed " \
+      "again by khugepaged), split again and their parts put back") \
+    X(parts_restored, "touch-parts-restored", \
+      "4 KiB parts of split host huge pages moved back to their node") \
     X(cooling_holds, "touch-cooling-holds", \
       "passes that held a host page back because it moved less than " \
       "the cooldown ago") \
@@ -292,6 +334,16 @@ typedef enum NumahintPlacementOutcome {
     NUMAHINT_PLACEMENT_FAILED,
 } NumahintPlacementOutcome;
 
+/* Why an item of work is there. */
+typedef enum NumahintPlacementWhy {
+    /* Queued events name it. */
+    NUMAHINT_PLACEMENT_EVENT,
+    /* A part of a split page, checked for a collapse. */
+    NUMAHINT_PLACEMENT_PROBE,
+    /* A part of a split page found collapsed, put back. */
+    NUMAHINT_PLACEMENT_RESTORE,
+} NumahintPlacementWhy;
+
 /* One host page (or 4 KiB part of a split one) to place. */
 typedef struct NumahintPlacementItem {
     /* Its host address, its size and the node it should be on. */
@@ -300,8 +352,16 @@ typedef struct NumahintPlacementItem {
     int node;
     /* 4 KiB pages of the events that it stands for. */
     uint32_t weight;
+    NumahintPlacementWhy why;
     /* Where to note that the host page moved, or NULL. */
     uint32_t *state;
+    /*
+     * For a 4 KiB part of a split host page: that page and its size, to
+     * split again before the part moves, and its record, if any.
+     */
+    void *whole;
+    uint64_t whole_size;
+    NumahintSplitPage *split;
     /* Filled by numahint_placement_execute(). */
     NumahintPlacementOutcome outcome;
     int status;
@@ -322,6 +382,7 @@ typedef struct NumahintPlacementWork {
     /* NumahintPlacementOps calls made. */
     uint64_t query_calls;
     uint64_t move_calls;
+    uint64_t split_calls;
     /* One batch for the ops: the pages, then the misplaced subset. */
     void *pages[NUMAHINT_PLACEMENT_BATCH];
     int nodes[NUMAHINT_PLACEMENT_BATCH];
@@ -354,6 +415,12 @@ typedef struct NumahintPlacement {
     /* Pages taken off the queue into work not yet accounted. */
     uint64_t pages_in_flight;
 
+    /* Split pages remembered, and the next to check. */
+    NumahintSplitPage *split_pages;
+    unsigned int nr_split_pages;
+    unsigned int split_cursor;
+    unsigned int split_pages_used;
+
     /* Work for numahint_placement_run(), a batch at a time. */
     NumahintPlacementWork work;
     NumahintPlacementItem work_items[NUMAHINT_PLACEMENT_MAX_PARTS +
@@ -376,14 +443,35 @@ void numahint_placement_init(NumahintPlacement *p,
                              unsigned int queue_capacity);
 
 /*
- * Use @regions as the guest RAM map, and empty the queue (its extents
- * were checked against the old map).  Returns -EINVAL, and changes
+ * Use @regions as the guest RAM map, empty the queue (its extents were
+ * checked against the old map) and forget the split pages (the old map's
+ * page state said which they were).  Returns -EINVAL, and changes
  * nothing, unless the regions are sorted, disjoint, not empty and
  * aligned to their host page size.
  */
 int numahint_placement_set_ram(NumahintPlacement *p,
                                const NumahintRamRegion *regions,
                                unsigned int nr_regions);
+
+/*
+ * Remember up to @nr split host pages in @pages (which this initialises),
+ * and check them every check_ms: see "khugepaged" above.  Without them
+ * (the default) a split page is not checked.
+ */
+void numahint_placement_set_split_pages(NumahintPlacement *p,
+                                        NumahintSplitPage *pages,
+                                        unsigned int nr);
+
+/* Whether split pages are remembered, hence checked from time to time. */
+bool numahint_placement_has_split_pages(const NumahintPlacement *p);
+
+/*
+ * Guest RAM [@gpa, @gpa + @size) was discarded: its host pages are not
+ * present, and first touch will place them.  Forget where their parts
+ * belonged, and that the engine split the host pages the range covers.
+ */
+void numahint_placement_forget(NumahintPlacement *p, uint64_t gpa,
+                               uint64_t size);
 
 /*
  * Use @vcpus as the vCPU map.  Returns -EINVAL, and changes nothing,
@@ -394,9 +482,10 @@ int numahint_placement_set_vcpus(NumahintPlacement *p,
                                  const NumahintVcpuNode *vcpus,
                                  unsigned int nr_vcpus);
 
-/* Defaults: settle 200 ms, hold at most 5 s, no cooldown. */
+/* Defaults: settle 200 ms, hold at most 5 s, no cooldown, check 1 s. */
 #define NUMAHINT_PLACEMENT_SETTLE_MS    200
 #define NUMAHINT_PLACEMENT_MAX_HOLD_MS  5000
+#define NUMAHINT_PLACEMENT_CHECK_MS     1000
 
 void numahint_placement_set_params(NumahintPlacement *p,
                                    const NumahintPlacementParams *params);
@@ -452,10 +541,10 @@ void numahint_placement_flush(NumahintPlacement *p);
  * Check the engine's invariants: the events and pages add up as
  * "Accounting" above says, and the queue is within its capacity, sorted,
  * disjoint, merged, 4 KiB aligned, all guest RAM, for a node, and its
- * times in order.  Returns
- * true if they hold; otherwise writes what is broken, first, to @why
- * (@len bytes, NUL-terminated) and returns false.  O(queue length): for
- * tests and fuzzing.
+ * times in order; the split pages remembered are splittable host pages
+ * and as many as counted.  Returns true if they hold; otherwise writes
+ * what is broken, first, to @why (@len bytes, NUL-terminated) and returns
+ * false.  O(queue length + split pages): for tests and fuzzing.
  */
 bool numahint_placement_check(const NumahintPlacement *p, char *why,
                               size_t len);

@@ -54,6 +54,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
  * counts one more); the rest wait for a bottom half.
  */
 #define VIRTIO_NUMAHINT_KICK_ENTRIES    256
+/* Split host pages whose parts' nodes the device remembers. */
+#define VIRTIO_NUMAHINT_SPLIT_PAGES     1024
 /* Items of work one placement step may plan: 8 batches, and a split page. */
 #define VIRTIO_NUMAHINT_PLACEMENT_WORK  (8 * NUMAHINT_PLACEMENT_BATCH + \
                                          NUMAHINT_PLACEMENT_MAX_PARTS)
@@ -200,6 +202,8 @@ struct VirtIONumahint {
     NumahintPlacement placement;
     /* Its queue, RAM map and vCPU map. */
     NumahintPlacementExtent *placement_queue;
+    /* Storage of the split pages the engine remembers. */
+    NumahintSplitPage *split_pages;
     NumahintRamRegion *ram_regions;
     unsigned int nr_ram_regions;
     NumahintVcpuNode *vcpu_map;
