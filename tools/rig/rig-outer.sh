@@ -11,7 +11,9 @@
 # Kernel command line: rig.config=NAME, rig.hold=SEC (how long B holds
 # before the second sample, default 5), rig.hugepages=N (reserve N 2 MiB
 # huge pages on each of the two nodes and mount hugetlbfs on
-# /dev/hugepages, for inner guest RAM on hugetlbfs).
+# /dev/hugepages, for inner guest RAM on hugetlbfs), rig.collapse=1
+# (right after B touched, collapse the inner QEMU's 4 KiB-mapped guest RAM
+# into THPs as khugepaged would: rig-collapse).
 #
 # experiments/rerun --mode host runs this script on a real NUMA host
 # instead, with the environment saying where things are:
@@ -41,11 +43,13 @@ host_node1=$2
 
 config=${RIG_CONFIG:-}
 hugepages=0
+collapse=0
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	rig.config=*) [ -n "$config" ] || config=${arg#*=} ;;
 	rig.hugepages=*) hugepages=${arg#*=} ;;
+	rig.collapse=*) collapse=${arg#*=} ;;
 	esac
 done
 args="$R"/rig-config-$config.args
@@ -259,7 +263,16 @@ while IFS= read -r line; do
 		sample end
 		break
 		;;
-	"RIG-MARK B touched"*) sample touched ;;
+	"RIG-MARK B touched"*)
+		sample touched
+		# What khugepaged would do to the pages the engine split.
+		if [ "$collapse" = 1 ]; then
+			huge() { awk '/^AnonHugePages:/ { print $2 }' "/proc/$qpid/smaps_rollup"; }
+			before=$(huge)
+			"$R"/rig-collapse "$qpid" "$ram_hva" "$ram_size"
+			echo "RIG-OUTER collapse: AnonHugePages $before kB before, $(huge) kB after"
+		fi
+		;;
 	"RIG-MARK B held"*)
 		sample held
 		place_b touched held
