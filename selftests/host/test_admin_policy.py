@@ -23,14 +23,12 @@ what is checked is that nothing was queued or tried, which holds on any
 host.
 """
 
-import sys
 import unittest
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from numahint.vm.scenario import ScriptGuest
 
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 #: Both vCPUs on host node 1, whatever their threads' affinity.
 DEVICE = "vcpu-nodes=1:1"

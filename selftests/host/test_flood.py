@@ -33,18 +33,15 @@ The host measures, over the flood, from outside the guest:
 """
 
 import re
-import sys
 import time
 import unittest
 from pathlib import Path
 
+from numahint.vm.scenario import ScriptGuest
+
+from numahint_stats import PAGE_OUTCOMES
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
-
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numahint_stats import PAGE_OUTCOMES  # noqa: E402
 
 SECONDS = 20
 #: The probe's bound on the 99th percentile of its wake-up delay.

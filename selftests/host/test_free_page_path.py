@@ -23,18 +23,16 @@ import hashlib
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from numahint.vm.hostmem import ResidentSampler
+from numahint.vm.paths import default_qemu
+from numahint.vm.scenario import ScriptGuest
 
-from numahint_vm.hostmem import ResidentSampler  # noqa: E402
-from numahint_vm.paths import default_qemu  # noqa: E402
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 MiB = 1 << 20
 QEMU = str(default_qemu())

@@ -40,14 +40,13 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from numahint.vm.initramfs import build_initramfs
+from numahint.vm.paths import default_qemu, kernel_dir_for
+from numahint.vm.scenario import build_module
 
-from numahint_stats import DEVICE, NAMES, PAGE_OUTCOMES  # noqa: E402
-from numahint_vm.initramfs import build_initramfs  # noqa: E402
-from numahint_vm.paths import default_qemu, kernel_dir_for  # noqa: E402
-from numahint_vm.scenario import build_module  # noqa: E402
+from numahint_stats import DEVICE, NAMES, PAGE_OUTCOMES
+
+REPO = Path(__file__).resolve().parents[2]
 
 TEMPLATE = REPO / "tools" / "libvirt" / "numahint-domain.xml"
 INSTALL_MD = REPO / "docs" / "install.md"

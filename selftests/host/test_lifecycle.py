@@ -47,10 +47,9 @@ import time
 import unittest
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from numahint.vm.scenario import ScriptGuest
 
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 KERNELS = os.environ.get("NUMAHINT_KERNELS", "6.1 6.12").split()
 #: NUMAHINT_CONSOLE=1 shows the guests' consoles on stderr.

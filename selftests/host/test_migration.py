@@ -34,21 +34,18 @@ postcopy test skips with QEMU's reason.
 
 import dataclasses
 import re
-import sys
 import tempfile
 import time
 import unittest
 from pathlib import Path
 
+from numahint.vm.guest import Guest
+from numahint.vm.qmp import QMPError
+from numahint.vm.scenario import GUEST_TESTS, ScriptGuest
+
+from numahint_stats import PAGE_OUTCOMES, STATS
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
-
-from numahint_vm.guest import Guest  # noqa: E402
-from numahint_vm.qmp import QMPError  # noqa: E402
-from numahint_vm.scenario import GUEST_TESTS, ScriptGuest  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numahint_stats import PAGE_OUTCOMES, STATS  # noqa: E402
 
 MiB = 1 << 20
 GUEST_SCRIPT = (GUEST_TESTS / "migration_stress.sh").read_text()

@@ -23,32 +23,20 @@ import sys
 import tempfile
 import time
 import unittest
-from importlib.machinery import SourceFileLoader
-from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from numahint import stat
+from numahint.vm.hostmem import resident_bytes
+from numahint.vm.paths import default_qemu
+from numahint.vm.scenario import ScriptGuest
 
-from numahint_stats import NAMES  # noqa: E402
-from numahint_vm.hostmem import resident_bytes  # noqa: E402
-from numahint_vm.paths import default_qemu  # noqa: E402
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
+from numahint_stats import NAMES
+
+REPO = Path(__file__).resolve().parents[2]
 
 TOOL = REPO / "tools" / "numahint-stat"
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
 MIB = 1 << 20
-
-
-def load_tool():
-    loader = SourceFileLoader("numahint_stat", str(TOOL))
-    module = module_from_spec(spec_from_loader("numahint_stat", loader))
-    loader.exec_module(module)
-    return module
-
-
-stat = load_tool()
 
 
 def run_tool(*args, timeout=120):

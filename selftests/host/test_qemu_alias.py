@@ -13,13 +13,9 @@ test (test_numahint_stat.py) boots one with the short name.
 import json
 import os
 import subprocess
-import sys
 import unittest
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "vm"))
-
-from numahint_vm.paths import default_qemu  # noqa: E402
+from numahint.vm.paths import default_qemu
 
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
 TIMEOUT = 30

@@ -12,19 +12,15 @@ import os
 import re
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "vm"))
+from numahint.vm.paths import default_qemu
+from numahint.vm.qmp import QMPClient, QMPError
 
-from numahint_vm.paths import default_qemu  # noqa: E402
-from numahint_vm.qmp import QMPClient, QMPError  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numahint_stats import DEVICE, NAMES, PLACEMENT, STATS  # noqa: E402
+from numahint_stats import DEVICE, NAMES, PLACEMENT, STATS
 
 REPO = Path(__file__).resolve().parents[2]
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))

@@ -28,8 +28,6 @@ piece of the pipeline runs, in seconds instead of the rig's minutes.
 """
 
 import csv
-import importlib.machinery
-import importlib.util
 import os
 import re
 import shutil
@@ -39,6 +37,8 @@ import tempfile
 import time
 import unittest
 from pathlib import Path
+
+from numahint.experiments import rerun
 
 REPO = Path(__file__).resolve().parents[2]
 RERUN = REPO / "experiments" / "rerun"
@@ -113,15 +113,6 @@ int main(void)
 """
 
 
-def load_rerun():
-    """experiments/rerun, a script, as a module (its parser and tables)."""
-    loader = importlib.machinery.SourceFileLoader("rerun", str(RERUN))
-    spec = importlib.util.spec_from_loader("rerun", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
 def host_lines(samples: list[tuple[str, float, int, int]],
                minflt: int) -> list[str]:
     """What the host side prints for one run on node 1 with these samples
@@ -145,7 +136,7 @@ class CoverageTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.rerun = load_rerun()
+        cls.rerun = rerun
 
     def boot(self, samples, minflt):
         rerun = self.rerun

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """numahint-stat: a live view of a VM's memory locality and its
 virtio-numahint device, refreshing like numastat or `virsh domstats`.
@@ -32,13 +31,15 @@ Options:
   --plot FILE    at the end, a PNG of the series over the run (gnuplot)
   --device PATH  the device's QOM path or id (default: the only one)
   --pid PID      QEMU's pid (default: the QMP socket's peer)
-  --qemu-python DIR  where QEMU's python/ directory is, for qemu.qmp
 
 It uses QEMU's own QMP library, qemu.qmp: installed (pip install
-qemu.qmp), from --qemu-python or $QEMU_PYTHON, or from the QEMU source
-that numahint's tools/setup fetches.  Exit status: 0, also after Ctrl-C;
-1 if QEMU cannot be read (it went away: what was gathered is still
-written and plotted); 2 for bad usage.
+qemu.qmp), or from a QEMU source tree's python/ directory on PYTHONPATH;
+as tools/numahint-stat it finds the one from the QEMU source that
+numahint's tools/setup fetches (tools/qemu).  This module needs nothing
+else of numahint: copy it anywhere and run it as a script.
+
+Exit status: 0, also after Ctrl-C; 1 if QEMU cannot be read (it went
+away: what was gathered is still written and plotted); 2 for bad usage.
 """
 
 import argparse
@@ -59,28 +60,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
 DEVICE_TYPE = "virtio-numahint-device"
 MIB = 1 << 20
 
 
-def _import_qmp(qemu_python=None):
-    """QEMU's QMP library, qemu.qmp: installed, or from a QEMU source
-    tree's python/ directory."""
-    candidates = [qemu_python, os.environ.get("QEMU_PYTHON")]
-    cache = Path(os.environ.get("NUMAHINT_CACHE", REPO / ".cache"))
-    candidates.append(str(cache / "src" / "qemu" / "python"))
-    for directory in candidates:
-        if directory and (Path(directory) / "qemu" / "qmp").is_dir():
-            sys.path.insert(0, directory)
-            break
+def _import_qmp():
+    """QEMU's QMP library's synchronous client (qemu.qmp.legacy)."""
     try:
-        from qemu.qmp import QMPError  # noqa: F401
         from qemu.qmp.legacy import QEMUMonitorProtocol
     except ImportError as error:
         raise SystemExit(
             f"numahint-stat: QEMU's QMP library is missing ({error}): "
-            "pip install qemu.qmp, or --qemu-python QEMU-SOURCE/python")
+            "pip install qemu.qmp, or PYTHONPATH=QEMU-SOURCE/python")
     return QEMUMonitorProtocol
 
 
@@ -218,8 +209,8 @@ class QMPFailed(Exception):
 class VM:
     """One QEMU, its virtio-numahint device and guest RAM, over QMP."""
 
-    def __init__(self, address, pid=None, device=None, qemu_python=None):
-        protocol = _import_qmp(qemu_python)
+    def __init__(self, address, pid=None, device=None):
+        protocol = _import_qmp()
         tcp = re.fullmatch(r"(.*):(\d+)", address)
         if tcp and pid is None:
             raise QMPFailed(f"{address} is a TCP address: give QEMU's pid "
@@ -524,8 +515,6 @@ def parse_args(argv):
                         help="the device's QOM path or id")
     parser.add_argument("--pid", type=int,
                         help="QEMU's pid (default: the QMP socket's peer)")
-    parser.add_argument("--qemu-python", metavar="DIR",
-                        help="QEMU's python/ directory (for qemu.qmp)")
     args = parser.parse_args(argv)
     if args.interval <= 0:
         parser.error("--interval must be positive")
@@ -539,8 +528,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        vm = VM(args.qmp, pid=args.pid, device=args.device,
-                qemu_python=args.qemu_python)
+        vm = VM(args.qmp, pid=args.pid, device=args.device)
     except QMPFailed as error:
         print(f"numahint-stat: {error}", file=sys.stderr)
         return 1

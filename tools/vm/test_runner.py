@@ -12,18 +12,15 @@ skipped when the kernel or QEMU is not in the cache.
 import gzip
 import os
 import stat
-import sys
 import tempfile
 import time
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import numahint_vm as vm  # noqa: E402  (needs the path above)
-from numahint_vm.console import ConsoleState, parse_console_line  # noqa: E402
-from numahint_vm.cpio import CpioArchive  # noqa: E402
-from numahint_vm.qemu import numa_args, size_mib  # noqa: E402
+from numahint import vm
+from numahint.vm.console import ConsoleState, parse_console_line
+from numahint.vm.cpio import CpioArchive
+from numahint.vm.qemu import numa_args, size_mib
 
 KERNEL = "6.1.0-50-amd64"
 KERNEL_DIR = vm.kernel_dir_for(KERNEL)

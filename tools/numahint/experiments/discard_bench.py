@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """discard-bench: what a free page report costs the host, next to madvise.
 
@@ -31,10 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from ..vm.paths import REPO_ROOT as REPO
+from ..vm.scenario import ScriptGuest
 
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
 
 GiB = 1 << 30
 IDLE_S = 10
@@ -67,6 +65,7 @@ def madvise_baseline(total, chunk):
 
 def main():
     parser = argparse.ArgumentParser(
+        prog="experiments/discard-bench",
         description=__doc__.split("\n", 1)[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--kernel", default="6.1", choices=("6.1", "6.12"))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """fault-overhead: what the first-touch hook costs guest page faults.
 
@@ -41,10 +40,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from ..vm.paths import REPO_ROOT as REPO
+from ..vm.scenario import ScriptGuest
 
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
 
 ROUND = re.compile(r"# round (\d+) hook (active|inactive)\s+(\d+) faults/s"
                    r"\s+touch_events \+(\d+)")
@@ -104,6 +102,7 @@ plot {plots}, {TARGET} with lines dashtype 2 title 'target {TARGET}', \\
 
 def main():
     parser = argparse.ArgumentParser(
+        prog="experiments/fault-overhead",
         description=__doc__.split("\n", 1)[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--kernel", action="append", choices=("6.1", "6.12"))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Run placement-bench on a host with two NUMA nodes, or in a VM that has.
 
@@ -27,11 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from ..vm.paths import REPO_ROOT as REPO
+from ..vm.scenario import ScriptGuest
 
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
+HERE = REPO / "experiments" / "placement-bench"
 
 #: Two nodes of 1.5 GiB, one vCPU each.
 TWO_NODES = (
@@ -99,7 +97,7 @@ plot '{data}' using 2:xtic(1) title 'raw move\\_pages loop', \\
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="experiments/placement-bench/run", description=__doc__.split("\n")[0])
     parser.add_argument("--mib", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--here", action="store_true",

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """report-order: what the free page report order trades, measured.
 
@@ -31,11 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools" / "vm"))
+from ..vm.hostmem import resident_bytes
+from ..vm.paths import REPO_ROOT as REPO
+from ..vm.scenario import ScriptGuest
 
-from numahint_vm.hostmem import resident_bytes  # noqa: E402
-from numahint_vm.scenario import ScriptGuest  # noqa: E402
 
 MiB = 1 << 20
 FIELDS = ("order", "resident_mib", "discarded_mib", "reports", "ranges",
@@ -111,6 +109,7 @@ plot '{data}' using 1:2 with linespoints axes x1y1 title 'resident MiB', \\
 
 def main():
     parser = argparse.ArgumentParser(
+        prog="experiments/report-order",
         description=__doc__.split("\n", 1)[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--orders", default="1,3,5,7,9,10")

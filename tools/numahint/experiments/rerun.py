@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """rerun: the warm-VM rerun experiment, every alternative side by side.
 
@@ -66,8 +65,6 @@ what was measured is kept, marked PARTIAL.
 import argparse
 import csv
 import json
-import importlib.machinery
-import importlib.util
 import os
 import re
 import shutil
@@ -80,26 +77,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from .. import rig, vm
+from ..vm.accel import ACCELS
+from ..vm.paths import REPO_ROOT as REPO
+
 WORKLOADS = REPO / "experiments" / "workloads"
-sys.path.insert(0, str(REPO / "tools" / "vm"))
-
-import numahint_vm as vm  # noqa: E402
-from numahint_vm.accel import ACCELS  # noqa: E402
-
-
-def _load_rig():
-    """tools/numahint-rig, a script, as a module (its image building,
-    configurations and progress display)."""
-    path = REPO / "tools" / "numahint-rig"
-    loader = importlib.machinery.SourceFileLoader("numahint_rig", str(path))
-    spec = importlib.util.spec_from_loader("numahint_rig", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-rig = _load_rig()
 
 
 @dataclass(frozen=True)
@@ -767,6 +749,7 @@ unset multiplot
 
 def main() -> int:
     parser = argparse.ArgumentParser(
+        prog="experiments/rerun",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1])

@@ -1,10 +1,9 @@
-"""numahint_vm: build test initramfs images and run numahint test guests.
+"""numahint.vm: build test initramfs images and run numahint test guests.
 
 The library behind tools/numahint-vm, for other tools (demos, experiment
-harnesses, a two-node nested rig) to reuse.  Put tools/vm on sys.path:
+harnesses, a two-node nested rig) to reuse:
 
-    sys.path.insert(0, str(REPO / "tools" / "vm"))
-    import numahint_vm as vm
+    from numahint import vm
 
 Building an initramfs
 ---------------------

@@ -14,7 +14,7 @@ from .initramfs import InitramfsError, InitramfsInfo, build_initramfs
 from .kmod import KernelTreeError
 from .paths import default_qemu, kernel_dir_for
 
-LOG = logging.getLogger("numahint_vm")
+LOG = logging.getLogger("numahint.vm")
 
 EXIT_OK = 0
 EXIT_FAILED = 1

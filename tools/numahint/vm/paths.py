@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-#: tools/vm/numahint_vm/paths.py -> repository root.
+#: tools/numahint/vm/paths.py -> repository root.
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TOOLS_VM_DIR = REPO_ROOT / "tools" / "vm"
 
