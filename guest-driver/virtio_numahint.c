@@ -369,7 +369,9 @@ struct virtio_numahint {
  * synchronous queues, a device that needs a reset, sending a request and
  * waiting for it, and checking the device's answer.
  */
-static void virtnumahint_count(struct virtio_numahint *vnh, enum numahint_stat stat)
+
+static void virtnumahint_count(struct virtio_numahint *vnh,
+			       enum numahint_stat stat)
 {
 	atomic64_inc(&vnh->stats[stat]);
 }
@@ -595,6 +597,7 @@ malformed:
  * reporting worker hands it free blocks, isolated from the allocator, and
  * it sends them to the device, one request at a time, waiting for each.
  */
+
 /*
  * The device's report_order counts VIRTIO_NUMAHINT_PAGE_SIZE units, the
  * buddy allocator's orders count guest pages: the difference of scales.
@@ -728,9 +731,9 @@ static int virtnumahint_report_batch(struct virtio_numahint *vnh,
  * from the allocator until we return.  Sent in as many requests as the
  * device's max_report_ranges needs, each waited for before the next.
  */
-static int virtnumahint_free_page_report(struct page_reporting_dev_info *pr_dev_info,
-					 struct scatterlist *sg,
-					 unsigned int nents)
+static int
+virtnumahint_free_page_report(struct page_reporting_dev_info *pr_dev_info,
+			      struct scatterlist *sg, unsigned int nents)
 {
 	struct virtio_numahint *vnh =
 		container_of(pr_dev_info, struct virtio_numahint, pr_dev_info);
@@ -882,6 +885,7 @@ static void virtnumahint_stop_report(struct virtio_numahint *vnh)
  * allocations of each CPU in its buffer; touch_work drains the buffers
  * into requests that go to the device without waiting for answers.
  */
+
 /* Which page allocations count as first touches: see touch_filter. */
 enum numahint_touch_filter {
 	/* User pages: __GFP_HARDWALL and __GFP_MOVABLE, MIGRATE_MOVABLE. */
@@ -1403,6 +1407,7 @@ static void virtnumahint_reset_touch_pool(struct virtio_numahint *vnh)
  * Which host node backs a guest page or is local to a vCPU: asked through
  * the debugfs probe file, one synchronous request at a time.
  */
+
 /*
  * Longest probe command accepted from debugfs: the keyword plus, for every
  * entry, a 64-bit value in hex with prefix or in decimal and a separator.
@@ -1516,8 +1521,9 @@ static char *virtnumahint_next_word(char **cur)
  * "node none"), EOPNOTSUPP if it does not support the probe, EIO on a
  * malformed answer, ETIMEDOUT or EBUSY if the device is not answering.
  */
-static ssize_t virtnumahint_probe_write(struct file *file, const char __user *ubuf,
-					size_t count, loff_t *ppos)
+static ssize_t virtnumahint_probe_write(struct file *file,
+					const char __user *ubuf, size_t count,
+					loff_t *ppos)
 {
 	struct seq_file *m = file->private_data;
 	struct virtio_numahint *vnh = m->private;
@@ -1653,6 +1659,7 @@ static void virtnumahint_free_probe(struct virtio_numahint *vnh)
 }
 
 /* --- sysfs and debugfs ---------------------------------------------------- */
+
 /* /sys/kernel/debug/virtio_numahint/, shared by all devices. */
 static struct dentry *virtnumahint_debugfs_root;
 /* Devices with a directory under virtnumahint_debugfs_root. */
@@ -1696,8 +1703,9 @@ out_unlock:
 	mutex_unlock(&vnh->touch_mutex);
 	return err;
 }
-DEFINE_DEBUGFS_ATTRIBUTE(virtnumahint_touch_hook_fops, virtnumahint_touch_hook_get,
-			 virtnumahint_touch_hook_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(virtnumahint_touch_hook_fops,
+			 virtnumahint_touch_hook_get, virtnumahint_touch_hook_set,
+			 "%llu\n");
 
 /*
  * debugfs failures are deliberately not checked: the device works without
@@ -1893,6 +1901,7 @@ static const struct attribute_group *virtnumahint_groups[] = {
 };
 
 /* --- Lifecycle: configuration, probe, remove, reset, freeze, restore ------ */
+
 /* Refuse a config value outside [@min, @max], naming it. */
 static int virtnumahint_check_config(struct virtio_numahint *vnh,
 				     const char *field, u32 val, u32 min,

@@ -44,7 +44,8 @@ static inline bool virtnumahint_page_alloc_hook_supported(void)
 	return IS_ENABLED(CONFIG_TRACEPOINTS);
 }
 
-static inline void virtnumahint_find_page_alloc(struct tracepoint *tp, void *priv)
+static inline void virtnumahint_find_page_alloc(struct tracepoint *tp,
+						void *priv)
 {
 	struct tracepoint **found = priv;
 
@@ -67,8 +68,8 @@ static inline struct tracepoint *virtnumahint_page_alloc_tp(void)
  * the error of registering with it (-ENOMEM, or -EEXIST for a pair
  * already registered).
  */
-static inline int virtnumahint_page_alloc_register(virtnumahint_page_alloc_fn fn,
-						   void *data)
+static inline int
+virtnumahint_page_alloc_register(virtnumahint_page_alloc_fn fn, void *data)
 {
 	struct tracepoint *tp = virtnumahint_page_alloc_tp();
 
@@ -81,8 +82,8 @@ static inline int virtnumahint_page_alloc_register(virtnumahint_page_alloc_fn fn
  * Stop calling @fn with @data.  Once this returns, no call of it is
  * running or will start.
  */
-static inline void virtnumahint_page_alloc_unregister(virtnumahint_page_alloc_fn fn,
-						      void *data)
+static inline void
+virtnumahint_page_alloc_unregister(virtnumahint_page_alloc_fn fn, void *data)
 {
 	struct tracepoint *tp = virtnumahint_page_alloc_tp();
 
