@@ -17,8 +17,10 @@ import time
 import unittest
 from pathlib import Path
 
+from qemu.machine import QEMUMachine
+from qemu.qmp import QMPError
+
 from numahint.vm.paths import default_qemu
-from numahint.vm.qmp import QMPClient, QMPError
 
 from numahint_stats import DEVICE, NAMES, PLACEMENT, STATS
 
@@ -52,37 +54,50 @@ def run_qemu(*args):
 
 
 class PausedQEMU:
-    """A paused QEMU with one virtio-numahint-pci (id nh0) and a QMP client."""
+    """A paused QEMU with one virtio-numahint-pci (id nh0), launched,
+    spoken to over QMP and shut down by QEMU's own QEMUMachine
+    (python/qemu/machine in QEMU's source)."""
 
     def __init__(self, device_opts="", extra_args=()):
         self._dir = tempfile.TemporaryDirectory(prefix="numahint-host-")
-        sock = os.path.join(self._dir.name, "qmp.sock")
         device = "virtio-numahint-pci,id=nh0" + (
             "," + device_opts if device_opts else "")
-        self.proc = subprocess.Popen(
-            [QEMU, *BASE_ARGS, "-S", "-device", device, *extra_args,
-             "-qmp", f"unix:{sock},server=on,wait=off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists(sock):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("QEMU did not start: " +
-                                   self.proc.stderr.read())
-            time.sleep(0.05)
-        self.qmp = QMPClient(sock, deadline)
+        self.machine = QEMUMachine(
+            QEMU, args=[*BASE_ARGS, "-S", "-device", device, *extra_args],
+            base_temp_dir=self._dir.name, qmp_timer=TIMEOUT)
+        try:
+            self.machine.launch()
+        except BaseException:
+            self._dir.cleanup()
+            raise
 
     def cmd(self, name, **arguments):
-        return self.qmp.execute({"execute": name, "arguments": arguments})
+        """QEMU's reply to one command: {"return": ...} or {"error": ...}."""
+        return self.machine.qmp(name, **arguments)
+
+    def exited(self, timeout):
+        """Whether QEMU ends by itself within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.machine.is_running():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def close(self):
-        if getattr(self, "qmp", None):
-            self.qmp.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.proc.stderr.close()
-        self._dir.cleanup()
+        """Stop QEMU (quit over QMP, unless it ended), collect its output."""
+        try:
+            if self.machine.is_running():
+                self.machine.shutdown(timeout=TIMEOUT)
+            else:
+                self.machine.wait(TIMEOUT)  # only cleans up
+        finally:
+            self._dir.cleanup()
+
+    @property
+    def output(self):
+        """QEMU's stdout and stderr, once it has been closed."""
+        return self.machine.get_log() or ""
 
     def __enter__(self):
         return self
@@ -267,9 +282,7 @@ class HostSafetyTest(unittest.TestCase):
     def test_mem_lock_turns_free_page_reporting_off_with_one_warning(self):
         with PausedQEMU(extra_args=("-overcommit", "mem-lock=on")) as vm:
             offered = free_report_offered(vm)
-            vm.cmd("quit")
-            vm.proc.wait(TIMEOUT)
-            err = vm.proc.stderr.read()
+        err = vm.output
         lines = [line for line in err.splitlines() if "numahint" in line]
         print(f"# mem-lock=on: QEMU said {lines}", flush=True)
         self.assertFalse(offered, "free page reporting offered with "
@@ -287,19 +300,16 @@ class HostSafetyTest(unittest.TestCase):
             with PausedQEMU(extra_args=("-incoming", "defer")) as dst:
                 try:
                     dst.cmd("migrate-incoming", uri=f"file:{path}")
-                except QMPError:
+                except (QMPError, OSError, EOFError):
                     pass        # QEMU may be gone before it answers.
                 # A failed incoming migration ends QEMU (exit-on-error).
-                try:
-                    dst.proc.wait(TIMEOUT)
-                except subprocess.TimeoutExpired:
+                if not dst.exited(TIMEOUT):
                     flush = dst.cmd("qom-get", path="nh0",
                                     property="touch-flush-ms")["return"]
                     self.fail(f"the destination loaded the stream and runs "
                               f"with touch-flush-ms={flush}")
-                err = dst.proc.stderr.read()
-        self.assertNotEqual(dst.proc.returncode, 0)
-        self.assertIn(f"'touch-flush-ms' {FLUSH_RANGE}, not 0", err)
+        self.assertNotEqual(dst.machine.exitcode(), 0)
+        self.assertIn(f"'touch-flush-ms' {FLUSH_RANGE}, not 0", dst.output)
 
 
 class StatsListTest(unittest.TestCase):
