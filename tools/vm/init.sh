@@ -5,7 +5,7 @@
 #
 # Sets up the system, loads the virtio modules and the numahint driver,
 # lists the virtio devices, runs the tests and reports.  The host runner
-# (tools/vm/numahint_vm/console.py) keys on these console lines:
+# (tools/numahint/vm/console.py) keys on these console lines:
 #
 #   numahint-init: started ...
 #   numahint-init: ERROR: <what went wrong setting up the guest>

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Self-test of the numahint VM runner (python3 -m unittest, stdlib only).
+"""Self-test of the numahint VM runner, numahint.vm (unittest).
 
-    python3 tools/vm/test_runner.py [-v]
+    tools/run-tests --suite runner
+    PYTHONPATH=tools python3 tools/vm/test_runner.py [-v]
 
 The first classes need no QEMU and take a second.  BootTest boots the
 Debian 6.1 kernel under TCG five times (pass + QMP, fail, panic, per-test
