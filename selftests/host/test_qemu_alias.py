@@ -10,10 +10,12 @@ every property of the long name.  No guest is needed; the numahint-stat
 test (test_numahint_stat.py) boots one with the short name.
 """
 
-import json
 import os
 import subprocess
+import tempfile
 import unittest
+
+from qemu.machine import QEMUMachine
 
 from numahint.vm.paths import default_qemu
 
@@ -22,22 +24,19 @@ TIMEOUT = 30
 
 
 def qmp_session(machine, device, *commands):
-    """Start a paused QEMU on `machine` with `-device device`, send the QMP
-    `commands` (name, arguments) over stdio, quit; return (rc, the replies
-    to the commands in order, stderr)."""
-    lines = [{"execute": "qmp_capabilities"}]
-    lines += [{"execute": name, "arguments": args} for name, args in commands]
-    lines.append({"execute": "quit"})
-    proc = subprocess.run(
-        [QEMU, "-M", machine, "-nodefaults", "-display", "none",
-         "-accel", "qtest", "-S", "-device", device, "-qmp", "stdio"],
-        input="".join(json.dumps(line) + "\n" for line in lines),
-        capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    replies = [json.loads(line) for line in proc.stdout.splitlines()
-               if line.startswith("{")]
-    replies = [r for r in replies if "return" in r or "error" in r]
-    # The replies to qmp_capabilities and quit frame those asked for.
-    return proc.returncode, replies[1:-1], proc.stderr
+    """Start a paused QEMU on `machine` with `-device device` (QEMU's
+    QEMUMachine), run the QMP `commands` (name, arguments), quit; return
+    (its exit code, the replies to the commands in order, its output)."""
+    with tempfile.TemporaryDirectory(prefix="numahint-alias-") as tmp:
+        vm = QEMUMachine(QEMU, args=["-M", machine, "-nodefaults", "-accel",
+                                     "qtest", "-S", "-device", device],
+                         base_temp_dir=tmp, qmp_timer=TIMEOUT)
+        vm.launch()
+        try:
+            replies = [vm.qmp(name, args_dict=args) for name, args in commands]
+        finally:
+            vm.shutdown(timeout=TIMEOUT)
+        return vm.exitcode(), replies, vm.get_log()
 
 
 class AliasTest(unittest.TestCase):

@@ -18,6 +18,7 @@ import unittest
 from pathlib import Path
 
 from qemu.machine import QEMUMachine
+from qemu.machine.machine import VMLaunchFailure
 from qemu.qmp import QMPError
 
 from numahint.vm.paths import default_qemu
@@ -44,13 +45,17 @@ TIMEOUT = 30
 
 
 def run_qemu(*args):
-    """Run QEMU to completion with -S and QMP quit; return (rc, stderr)."""
-    proc = subprocess.run([QEMU, *BASE_ARGS, "-S", "-qmp", "stdio", *args],
-                          input='{"execute": "qmp_capabilities"}\n'
-                                '{"execute": "quit"}\n',
-                          capture_output=True, text=True, timeout=TIMEOUT,
-                          check=False)
-    return proc.returncode, proc.stderr
+    """Start QEMU paused and quit it over QMP (QEMUMachine); return its exit
+    code and output (a refused device: QEMU's, as it failed to start)."""
+    with tempfile.TemporaryDirectory(prefix="numahint-host-") as tmp:
+        machine = QEMUMachine(QEMU, args=[*BASE_ARGS, "-S", *args],
+                              base_temp_dir=tmp, qmp_timer=TIMEOUT)
+        try:
+            machine.launch()
+        except VMLaunchFailure as failure:
+            return failure.exitcode, failure.output or ""
+        machine.shutdown(timeout=TIMEOUT)
+        return machine.exitcode(), machine.get_log() or ""
 
 
 class PausedQEMU:
