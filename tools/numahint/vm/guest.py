@@ -3,6 +3,17 @@
 Everything a Guest does is bounded by one wall-clock deadline, the
 configured timeout counted from the start of QEMU.  When it passes, QEMU is
 stopped (SIGTERM, then SIGKILL) and the run reports a timeout.
+
+QMP goes through QEMU's own library (qmp.py, on qemu.qmp).  The process
+is started here rather than by QEMU's qemu.machine.QEMUMachine, which the
+host tests use for QEMUs without a guest: a Guest reads the serial
+console from QEMU's stdout as it comes (TAP results, a panic, a hang are
+seen while the guest runs, and echoed live to a progress display), keeps
+QEMU's stderr apart, holds every wait to the run's one deadline, and has
+QEMU killed if the thread that started it dies (PR_SET_PDEATHSIG).
+QEMUMachine sends QEMU's output to a log read after shutdown, offers the
+console as a socket without a deadline, and its QMP connect and shutdown
+waits are unbounded or separately timed.
 """
 
 import ctypes

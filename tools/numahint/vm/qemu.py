@@ -1,4 +1,9 @@
-"""The QEMU command line of a test guest."""
+"""The QEMU command line of a test guest.
+
+QEMU's qemu.machine builds a command line of its own around the
+arguments it is given (its QMP socket pair, -display none, consoles);
+guest.py says why a Guest does not run under it, so the whole command
+line, NUMA topology and devices included, is made here."""
 
 import functools
 import logging
