@@ -46,7 +46,7 @@ INNER_KERNEL_ARGS = "cryptomgr.notests loglevel=5"
 
 #: The rig's static helpers that run in the outer VM (next to the inner
 #: QEMU), from tools/rig's Makefile.
-OUTER_PROGRAMS = ("rig-placement", "rig-hmp")
+OUTER_PROGRAMS = ("rig-placement", "rig-hmp", "rig-collapse")
 
 
 @dataclass(frozen=True)
