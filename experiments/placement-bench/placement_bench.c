@@ -147,7 +147,7 @@ static double engine_round(char *mem, size_t size, size_t host_page, int to,
 			   NumahintPlacementStats *out)
 {
 	static NumahintPlacement p;
-	static NumahintPlacementExtent queue[2 * 8192];
+	static NumahintPlacementExtent queue[NUMAHINT_PLACEMENT_STORAGE(8192)];
 	const NumahintVcpuNode vcpus[] = { { 0, to } };
 	NumahintRamRegion ram = {
 		.gpa = 1ULL << 32, .size = size, .hva = mem,

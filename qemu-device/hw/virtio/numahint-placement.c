@@ -34,6 +34,10 @@ void numahint_placement_init(NumahintPlacement *p,
     p->queue = queue;
     p->queue_spare = queue + queue_capacity;
     p->queue_capacity = queue_capacity;
+    p->inbox_capacity = NUMAHINT_PLACEMENT_INBOX(queue_capacity);
+    p->inbox = queue + 2 * (size_t)queue_capacity;
+    p->inbox_heap = p->inbox + p->inbox_capacity;
+    p->inbox_sweep = p->inbox_heap + p->inbox_capacity;
     p->params.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS;
     p->params.check_ms = NUMAHINT_PLACEMENT_CHECK_MS;
     p->params.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS;
@@ -59,6 +63,8 @@ void numahint_placement_flush(NumahintPlacement *p)
     p->stats.pages_flushed += p->stats.pages_pending - p->pages_in_flight;
     p->stats.pages_pending = p->pages_in_flight;
     p->queue_len = 0;
+    p->inbox_len = 0;
+    p->inbox_pages = 0;
 }
 
 int numahint_placement_set_ram(NumahintPlacement *p,
@@ -217,7 +223,10 @@ static bool numahint_placement_enqueue(NumahintPlacement *p, uint64_t start,
 {
     NumahintPlacementExtent *q = p->queue;
     NumahintPlacementExtent pieces[3], right;
-    NumahintPlacementExtent new = { start, end, node, p->now_ms, p->now_ms };
+    NumahintPlacementExtent new = {
+        .start = start, .end = end, .node = node,
+        .first_ms = p->now_ms, .last_ms = p->now_ms,
+    };
     uint64_t len = end - start, replaced = 0;
     unsigned int first, last, nr = 0, k;
     bool split_right = false;
@@ -275,6 +284,198 @@ static bool numahint_placement_enqueue(NumahintPlacement *p, uint64_t start,
     return true;
 }
 
+/* Order of the inbox's events by start, then as they came. */
+static int numahint_placement_by_start(const void *a, const void *b)
+{
+    const NumahintPlacementExtent *x = a, *y = b;
+
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The inbox heap: the latest event (highest seq) at the top. */
+static void numahint_placement_heap_push(NumahintPlacementExtent *heap,
+                                         unsigned int *len,
+                                         const NumahintPlacementExtent *e)
+{
+    unsigned int i = (*len)++;
+
+    while (i && heap[(i - 1) / 2].seq < e->seq) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = *e;
+}
+
+static void numahint_placement_heap_pop(NumahintPlacementExtent *heap,
+                                        unsigned int *len)
+{
+    NumahintPlacementExtent last = heap[--*len];
+    unsigned int i = 0, child;
+
+    while ((child = 2 * i + 1) < *len) {
+        if (child + 1 < *len && heap[child + 1].seq > heap[child].seq) {
+            child++;
+        }
+        if (heap[child].seq <= last.seq) {
+            break;
+        }
+        heap[i] = heap[child];
+        i = child;
+    }
+    heap[i] = last;
+}
+
+/*
+ * Append [start, end) of @e to @out (of *@len extents), merged with the
+ * last one where they touch and agree.
+ */
+static void numahint_placement_append(NumahintPlacementExtent *out,
+                                      unsigned int *len,
+                                      const NumahintPlacementExtent *e,
+                                      uint64_t start, uint64_t end)
+{
+    NumahintPlacementExtent *prev = *len ? &out[*len - 1] : NULL;
+
+    if (prev && prev->end == start && prev->node == e->node) {
+        prev->end = end;
+        numahint_placement_span_times(prev, e->first_ms, e->last_ms);
+        return;
+    }
+    out[*len] = *e;
+    out[*len].start = start;
+    out[*len].end = end;
+    ++*len;
+}
+
+/*
+ * The inbox's events as disjoint extents, sorted, each address taken by
+ * the latest event that names it: a sweep over the events by start, with
+ * the events that cover the sweep's position in a heap.  Returns how many
+ * extents it wrote to inbox_sweep (at most twice the events).
+ */
+static unsigned int numahint_placement_sweep(NumahintPlacement *p)
+{
+    NumahintPlacementExtent *ev = p->inbox, *heap = p->inbox_heap;
+    unsigned int i = 0, nr_heap = 0, nr = 0;
+    uint64_t pos = 0;
+
+    qsort(ev, p->inbox_len, sizeof(*ev), numahint_placement_by_start);
+    while (i < p->inbox_len || nr_heap) {
+        uint64_t next;
+
+        if (!nr_heap) {
+            pos = ev[i].start;
+        }
+        while (i < p->inbox_len && ev[i].start <= pos) {
+            numahint_placement_heap_push(heap, &nr_heap, &ev[i++]);
+        }
+        /* Events that ended; one that ended below the top surfaces later. */
+        while (nr_heap && heap[0].end <= pos) {
+            numahint_placement_heap_pop(heap, &nr_heap);
+        }
+        if (!nr_heap) {
+            continue;
+        }
+        next = heap[0].end;
+        if (i < p->inbox_len && ev[i].start < next) {
+            next = ev[i].start;
+        }
+        numahint_placement_append(p->inbox_sweep, &nr, &heap[0], pos, next);
+        pos = next;
+    }
+    return nr;
+}
+
+void numahint_placement_drain(NumahintPlacement *p)
+{
+    const NumahintPlacementExtent *in;
+    NumahintPlacementExtent *q = p->queue, *out = p->queue_spare;
+    unsigned int nr_in, i = 0, k, len = 0;
+    uint64_t placed = 0, replaced = 0;
+
+    if (!p->inbox_len) {
+        return;
+    }
+    nr_in = numahint_placement_sweep(p);
+    in = p->inbox_sweep;
+    /* Lay the sweep's extents over the queue; q[i] is trimmed in place. */
+    for (k = 0; k < nr_in; k++) {
+        NumahintPlacementExtent e = in[k];
+
+        placed += e.end - e.start;
+        while (i < p->queue_len && q[i].end <= e.start) {
+            numahint_placement_append(out, &len, &q[i], q[i].start, q[i].end);
+            i++;
+        }
+        if (i < p->queue_len && q[i].start < e.start) {
+            numahint_placement_append(out, &len, &q[i], q[i].start, e.start);
+            q[i].start = e.start;
+        }
+        /* What it covers is replaced; its pages have waited since then. */
+        while (i < p->queue_len && q[i].start < e.end) {
+            uint64_t end = q[i].end < e.end ? q[i].end : e.end;
+
+            replaced += end - q[i].start;
+            if (q[i].first_ms < e.first_ms) {
+                e.first_ms = q[i].first_ms;
+            }
+            if (q[i].end > e.end) {
+                q[i].start = e.end;
+                break;
+            }
+            i++;
+        }
+        numahint_placement_append(out, &len, &e, e.start, e.end);
+    }
+    for (; i < p->queue_len; i++) {
+        numahint_placement_append(out, &len, &q[i], q[i].start, q[i].end);
+    }
+    p->queue_spare = p->queue;
+    p->queue = out;
+    p->queue_len = len;
+    /* Pages named twice in the inbox, or queued already, are superseded. */
+    replaced += (p->inbox_pages << NUMAHINT_PLACEMENT_PAGE_SHIFT) - placed;
+    p->stats.pages_superseded += replaced >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    p->stats.pages_pending -= replaced >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+    p->inbox_len = 0;
+    p->inbox_pages = 0;
+}
+
+/*
+ * Queue [start, end) for @node: into the inbox while the queue has room
+ * for all it holds, at once otherwise.  Returns false if there is no room.
+ */
+static bool numahint_placement_inbox_add(NumahintPlacement *p, uint64_t start,
+                                         uint64_t end, int node)
+{
+    uint64_t pages = (end - start) >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
+
+    if (p->inbox_len == p->inbox_capacity ||
+        p->queue_len + 2 * (uint64_t)(p->inbox_len + 1) > p->queue_capacity) {
+        numahint_placement_drain(p);
+    }
+    /*
+     * Nearly full, so that the inbox would be drained every few events:
+     * insert it at once (the inbox is empty, so it comes after all that
+     * came before).  Whether it fits depends on what it merges with.
+     */
+    if (!p->inbox_len && p->queue_len + 2 + p->inbox_capacity / 2 >
+                         p->queue_capacity) {
+        return numahint_placement_enqueue(p, start, end, node);
+    }
+    p->inbox[p->inbox_len] = (NumahintPlacementExtent) {
+        .start = start, .end = end, .node = node, .seq = p->inbox_len,
+        .first_ms = p->now_ms, .last_ms = p->now_ms,
+    };
+    p->inbox_len++;
+    p->inbox_pages += pages;
+    p->stats.pages_pending += pages;
+    return true;
+}
+
 NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
                                                 uint64_t addr,
                                                 uint32_t nr_pages,
@@ -313,7 +514,7 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
         p->stats.events_bound++;
         return NUMAHINT_PLACEMENT_DROPPED;
     }
-    if (!numahint_placement_enqueue(p, addr, addr + len, vcpu->node)) {
+    if (!numahint_placement_inbox_add(p, addr, addr + len, vcpu->node)) {
         p->stats.events_dropped++;
         return NUMAHINT_PLACEMENT_DROPPED;
     }
@@ -1013,8 +1214,8 @@ static uint64_t numahint_placement_check_splits(NumahintPlacement *p,
 uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
                                  NumahintPlacementWork *work)
 {
-    const NumahintPlacementExtent *q = p->queue;
-    NumahintPlacementExtent *out = p->queue_spare;
+    const NumahintPlacementExtent *q;
+    NumahintPlacementExtent *out;
     unsigned int i = 0, kept = 0;
     uint64_t used = 0, from = 0;
 
@@ -1023,7 +1224,15 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
      * needs no system call, and the loop moves past it, so a run is
      * O(queue) whatever it decides.
      */
+    numahint_placement_drain(p);
+    q = p->queue;
+    out = p->queue_spare;
     work->now_ms = p->now_ms;
+    /*
+     * Split pages first: this run's events may move parts whose node they
+     * name, and a check must see where the parts are before those moves.
+     */
+    used = numahint_placement_check_splits(p, budget, work);
     /* A split huge page may need an item per 4 KiB page. */
     while (i < p->queue_len && used < budget &&
            work->len + NUMAHINT_PLACEMENT_MAX_PARTS < work->capacity) {
@@ -1060,9 +1269,6 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
         if (i > hp.first && q[i - 1].end > hp.end) {
             i--;
         }
-    }
-    if (used < budget) {
-        used += numahint_placement_check_splits(p, budget - used, work);
     }
     /* What the budget left untouched stays queued, after what was kept. */
     for (; i < p->queue_len; i++) {
@@ -1179,10 +1385,17 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
                  p->split_pages_used);
         return false;
     }
-    if (queued + p->pages_in_flight != s->pages_pending) {
-        snprintf(why, len, "queue holds %" PRIu64 " pages and %" PRIu64
-                 " are in flight, %" PRIu64 " pending", queued,
-                 p->pages_in_flight, s->pages_pending);
+    if (p->inbox_len > p->inbox_capacity ||
+        p->queue_len + 2 * (uint64_t)p->inbox_len > p->queue_capacity) {
+        snprintf(why, len, "inbox of %u events, %u allowed, queue of %u",
+                 p->inbox_len, p->inbox_capacity, p->queue_len);
+        return false;
+    }
+    if (queued + p->inbox_pages + p->pages_in_flight != s->pages_pending) {
+        snprintf(why, len, "queue holds %" PRIu64 " pages, the inbox %"
+                 PRIu64 " and %" PRIu64 " are in flight, %" PRIu64
+                 " pending", queued, p->inbox_pages, p->pages_in_flight,
+                 s->pages_pending);
         return false;
     }
     return true;

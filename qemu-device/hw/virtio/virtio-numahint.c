@@ -1320,7 +1320,12 @@ static bool virtio_numahint_check_touch(VirtIONumahint *s, Error **errp)
     }
     return virtio_numahint_check_u32(VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP,
                                      s->touch_queue_extents, 1,
-                                     VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT, errp);
+                                     VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT,
+                                     errp) &&
+           virtio_numahint_check_u32(VIRTIO_NUMAHINT_TOUCH_SPLIT_PAGES_PROP,
+                                     s->touch_split_pages, 0,
+                                     VIRTIO_NUMAHINT_TOUCH_SPLIT_PAGES_LIMIT,
+                                     errp);
 }
 
 static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
@@ -1388,20 +1393,20 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
 
     virtio_numahint_read_host_topology(s);
     if (virtio_has_feature(s->host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH)) {
-        /* The engine keeps a second queue to copy into: twice the room. */
+        /* A second queue to copy into, and an inbox. */
         s->placement_queue = g_new(NumahintPlacementExtent,
-                                   2 * (size_t)s->touch_queue_extents);
+                                   NUMAHINT_PLACEMENT_STORAGE(
+                                       s->touch_queue_extents));
         numahint_placement_init(&s->placement,
                                 &numahint_placement_linux_ops, NULL,
                                 s->placement_queue, s->touch_queue_extents);
         s->placement_work.capacity = VIRTIO_NUMAHINT_PLACEMENT_WORK;
         s->placement_work.items = g_new(NumahintPlacementItem,
                                         s->placement_work.capacity);
-        /* Where the parts of the pages it splits belong (512 KiB). */
-        s->split_pages = g_new(NumahintSplitPage,
-                               VIRTIO_NUMAHINT_SPLIT_PAGES);
+        /* Where the parts of the pages it splits belong (512 B each). */
+        s->split_pages = g_new(NumahintSplitPage, s->touch_split_pages);
         numahint_placement_set_split_pages(&s->placement, s->split_pages,
-                                           VIRTIO_NUMAHINT_SPLIT_PAGES);
+                                           s->touch_split_pages);
         qemu_mutex_init(&s->placement_lock);
         qemu_cond_init(&s->placement_cond);
         qemu_cond_init(&s->placement_idle);
@@ -1780,6 +1785,8 @@ static const Property virtio_numahint_properties[] = {
                        touch_cooldown_ms, 1000),
     DEFINE_PROP_BOOL(VIRTIO_NUMAHINT_TOUCH_SPLIT_PROP, VirtIONumahint,
                      touch_split, true),
+    DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_TOUCH_SPLIT_PAGES_PROP, VirtIONumahint,
+                       touch_split_pages, 1024),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_REPORT_ORDER_PROP, VirtIONumahint,
                        report_order, 0),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP, VirtIONumahint,

@@ -669,7 +669,8 @@ static void set_up(struct fuzz_machine *m, struct input *in)
 
 	b = take(in, 1);
 	m->p.queue_capacity = 1 + b % 64;
-	m->queue = calloc(2 * m->p.queue_capacity, sizeof(*m->queue));
+	m->queue = calloc(NUMAHINT_PLACEMENT_STORAGE(m->p.queue_capacity),
+			  sizeof(*m->queue));
 	if (!m->queue)
 		abort();
 	numahint_placement_init(&m->p, &fake_ops, m, m->queue,

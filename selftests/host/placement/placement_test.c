@@ -244,8 +244,8 @@ static const NumahintVcpuNode test_vcpus[] = {
 
 struct rig {
 	NumahintPlacement p;
-	/* Twice the capacity: numahint_placement_init(). */
-	NumahintPlacementExtent queue[2 * QUEUE_MAX];
+	/* The storage numahint_placement_init() needs. */
+	NumahintPlacementExtent queue[NUMAHINT_PLACEMENT_STORAGE(QUEUE_MAX)];
 	NumahintRamRegion ram;
 	uint32_t *page_state;
 	NumahintSplitPage split_pages[RIG_SPLIT_PAGES];
@@ -316,7 +316,7 @@ static void report(bool ok, const NumahintPlacement *p, const char *name)
 
 static void test_ram_map_validation(void)
 {
-	NumahintPlacementExtent queue[2 * 4];
+	NumahintPlacementExtent queue[NUMAHINT_PLACEMENT_STORAGE(4)];
 	NumahintPlacement p;
 	const NumahintRamRegion overlapping[] = {
 		REGION(0, 2 * MIB, (void *)FAKE_HVA, PAGE),
@@ -400,6 +400,7 @@ static void test_bad_events(void)
 	CHECK(numahint_placement_add(p, 2 * MIB, MIB / PAGE, 1) ==
 	      NUMAHINT_PLACEMENT_ACCEPTED);
 	CHECK(s->events_accepted == 2 && s->events == 11);
+	numahint_placement_drain(p);
 	CHECK(p->queue_len == 2 && s->pages_pending == 257);
 	CHECK(r->fake->query_calls == 0);
 	report(ok, p, "bad extents and unknown vCPUs are rejected and counted");
@@ -420,6 +421,7 @@ static void test_coalescing(void)
 		CHECK(numahint_placement_add(p, page * PAGE, 1, 0) ==
 		      NUMAHINT_PLACEMENT_ACCEPTED);
 	}
+	numahint_placement_drain(p);
 	CHECK(p->queue_len == 1);
 	CHECK(numahint_placement_run(p, UINT64_MAX) == 4096);
 	CHECK(p->stats.pages_migrated == 4096);
@@ -442,25 +444,36 @@ static bool extent_is(const NumahintPlacementExtent *e, uint64_t first_page,
 	       e->node == node;
 }
 
+/* The queue, with the events added since merged into it. */
+static const NumahintPlacementExtent *drained(NumahintPlacement *p)
+{
+	numahint_placement_drain(p);
+	return p->queue;
+}
+
 static void test_latest_event_wins(void)
 {
 	struct rig *r = rig_new(64 * MIB, PAGE, 3, QUEUE_MAX);
 	NumahintPlacement *p = &r->p;
-	const NumahintPlacementExtent *q = p->queue;
+	const NumahintPlacementExtent *q;
 	bool ok = true;
 
 	ksft_print_msg("[RUN] %s\n", __func__);
 	numahint_placement_add(p, 0, 100, 0);
+	q = drained(p);
 	numahint_placement_add(p, 40 * PAGE, 20, 1);	/* splits it */
+	q = drained(p);
 	CHECK(p->queue_len == 3 && extent_is(&q[0], 0, 40, 0) &&
 	      extent_is(&q[1], 40, 60, 1) && extent_is(&q[2], 60, 100, 0));
 	CHECK(p->stats.pages_superseded == 20);
 	numahint_placement_add(p, 50 * PAGE, 20, 0);	/* and back */
+	q = drained(p);
 	CHECK(p->queue_len == 3 && extent_is(&q[0], 0, 40, 0) &&
 	      extent_is(&q[1], 40, 50, 1) && extent_is(&q[2], 50, 100, 0));
 	CHECK(p->stats.pages_superseded == 20 + 20);
 	numahint_placement_add(p, 200 * PAGE, 10, 2);
 	numahint_placement_add(p, 0, 300, 1);		/* covers everything */
+	q = drained(p);
 	CHECK(p->queue_len == 1 && extent_is(&q[0], 0, 300, 1));
 	CHECK(p->stats.pages_superseded == 20 + 20 + 110);
 	numahint_placement_run(p, UINT64_MAX);
@@ -551,7 +564,8 @@ static void test_adjacent_regions(void)
 	CHECK(numahint_placement_set_ram(p, ram, 2) == 0);
 	numahint_placement_add(p, 8 * PAGE, 8, 1);
 	numahint_placement_add(p, 16 * PAGE, 8, 1);
-	CHECK(p->queue_len == 1 && extent_is(&p->queue[0], 8, 24, 1));
+	CHECK(p->queue_len == 0 && extent_is(&drained(p)[0], 8, 24, 1) &&
+	      p->queue_len == 1);
 	/*
 	 * One event may not cross the boundary (it would run past the end
 	 * of the first region's mapping); its two halves may.
@@ -560,7 +574,7 @@ static void test_adjacent_regions(void)
 	      NUMAHINT_PLACEMENT_REJECTED);
 	numahint_placement_add(p, 12 * PAGE, 4, 2);
 	numahint_placement_add(p, 16 * PAGE, 4, 2);
-	CHECK(p->queue_len == 3 && extent_is(&p->queue[1], 12, 20, 2));
+	CHECK(extent_is(&drained(p)[1], 12, 20, 2) && p->queue_len == 3);
 	numahint_placement_run(p, UINT64_MAX);
 	for (unsigned int i = 0; i < 80; i++) {
 		/* Guest pages 8..11 and 20..23 for node 1, 12..19 for 2. */
@@ -1154,24 +1168,33 @@ static void test_million_events(void)
 }
 
 /* Mappings of this process: lines of /proc/self/maps. */
-static int count_mappings(void)
+/*
+ * Mappings of this process that overlap [start, start + len): the guest
+ * RAM's VMAs only, since a sanitizer's allocator maps memory of its own
+ * meanwhile.
+ */
+static int count_mappings(const void *start, size_t len)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
-	int c, lines = 0;
+	uintptr_t lo = (uintptr_t)start, hi = lo + len, from, to;
+	char line[512];
+	int n = 0;
 
 	if (!f)
 		return -1;
-	while ((c = fgetc(f)) != EOF)
-		lines += c == '\n';
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &from, &to) == 2 &&
+		    from < hi && to > lo)
+			n++;
 	fclose(f);
-	return lines;
+	return n;
 }
 
 static void test_real_move_pages(void)
 {
 	const char *name = "real move_pages: local pages stay, no VMA is split";
 	const size_t size = 64 * MIB, untouched = 4 * MIB;
-	static NumahintPlacementExtent queue[2 * QUEUE_MAX];
+	static NumahintPlacementExtent queue[NUMAHINT_PLACEMENT_STORAGE(QUEUE_MAX)];
 	static NumahintPlacement p;
 	const NumahintVcpuNode vcpus[] = { { 0, 0 } };
 	NumahintRamRegion ram;
@@ -1212,7 +1235,7 @@ static void test_real_move_pages(void)
 		goto unmap;
 	}
 
-	maps_before = count_mappings();
+	maps_before = count_mappings(mem, size + untouched);
 	for (unsigned int round = 0; round < 16; round++) {
 		/* Scattered single pages: every other page, in random order. */
 		for (unsigned int i = 0; i < 4096; i++) {
@@ -1225,7 +1248,7 @@ static void test_real_move_pages(void)
 	/* And memory that was never touched. */
 	numahint_placement_add(&p, ram.gpa + size, untouched / PAGE, 0);
 	numahint_placement_run(&p, UINT64_MAX);
-	maps_after = count_mappings();
+	maps_after = count_mappings(mem, size + untouched);
 
 	ksft_print_msg("local %" PRIu64 " absent %" PRIu64 " superseded %"
 		       PRIu64 ", %" PRIu64 " query calls; %d mappings before, %d after\n",
@@ -1278,7 +1301,7 @@ static long anon_huge_kb(const void *addr)
 static void test_real_split(void)
 {
 	const char *name = "real THP split: only the contended page, content kept";
-	static NumahintPlacementExtent queue[2 * QUEUE_MAX];
+	static NumahintPlacementExtent queue[NUMAHINT_PLACEMENT_STORAGE(QUEUE_MAX)];
 	static NumahintPlacement p;
 	static uint32_t page_state[2];
 	const NumahintVcpuNode vcpus[] = { { 0, 0 }, { 1, 1 } };

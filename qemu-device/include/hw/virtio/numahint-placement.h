@@ -17,8 +17,20 @@
  * memory backends usually are): it is taken host page by host page, each
  * through the mapping of its own region.  The queue holds at most the
  * number of extents its storage was given; an event that would need more
- * is dropped.  Adding an event costs a binary search and a move of the
- * queue's tail, O(capacity) in the worst case.
+ * is dropped.
+ *
+ * Inbox.  Adding an event only appends it to an inbox, O(1).  Before a
+ * run, and when the inbox is full, the inbox is merged into the queue at
+ * once (numahint_placement_drain()): sorted, resolved among themselves
+ * (a later event wins where two overlap) with a sweep, and laid over the
+ * queue in one pass.  That costs O(queue + inbox log inbox) for a quarter
+ * of the queue's capacity in events, so an event costs O(log capacity)
+ * amortised, however scattered the events, where inserting each one into
+ * the sorted queue would move its tail, O(capacity).  The inbox never
+ * holds more events than the queue has room for (each one can add at most
+ * two extents); when the queue is nearly full an event is inserted at
+ * once, so that a full queue drops exactly the events it has no room for.
+ * Within one drain, an extent takes the times of the event that won it.
  *
  * Migration.  numahint_placement_run() takes extents from the head of the
  * queue, host page by host page, asks the kernel which node each host
@@ -190,6 +202,8 @@ typedef struct NumahintPlacementExtent {
     uint64_t end;
     /* Host node the extent's host pages should be on. */
     int node;
+    /* In the inbox: the order events came in. */
+    uint32_t seq;
     /* When its oldest and its newest event came (ms). */
     uint64_t first_ms;
     uint64_t last_ms;
@@ -408,6 +422,17 @@ typedef struct NumahintPlacement {
     unsigned int queue_capacity;
     /* As much again: a run copies the extents it keeps there, and swaps. */
     NumahintPlacementExtent *queue_spare;
+    /*
+     * Events not yet merged into the queue, in the order they came, and
+     * the room to merge them: a heap and the sweep's output.
+     */
+    NumahintPlacementExtent *inbox;
+    unsigned int inbox_len;
+    unsigned int inbox_capacity;
+    NumahintPlacementExtent *inbox_heap;
+    NumahintPlacementExtent *inbox_sweep;
+    /* 4 KiB pages of the inbox's events, overlaps counted twice. */
+    uint64_t inbox_pages;
 
     NumahintPlacementParams params;
     /* The caller's clock, ms. */
@@ -432,10 +457,16 @@ typedef struct NumahintPlacement {
 /* move_pages(2) on the calling process; opaque is unused. */
 extern const NumahintPlacementOps numahint_placement_linux_ops;
 
+/* Events the inbox of a queue of @capacity extents holds. */
+#define NUMAHINT_PLACEMENT_INBOX(capacity)      ((capacity) / 4 + 1)
+/* Extents of storage a queue of @capacity extents needs. */
+#define NUMAHINT_PLACEMENT_STORAGE(capacity) \
+    (2 * (size_t)(capacity) + 4 * (size_t)NUMAHINT_PLACEMENT_INBOX(capacity))
+
 /*
  * Set up @p with an empty queue of at most @queue_capacity extents, no
- * RAM, no vCPUs and the default parameters.  @queue has room for twice
- * @queue_capacity extents.
+ * RAM, no vCPUs and the default parameters.  @queue has room for
+ * NUMAHINT_PLACEMENT_STORAGE(@queue_capacity) extents.
  */
 void numahint_placement_init(NumahintPlacement *p,
                              const NumahintPlacementOps *ops, void *opaque,
@@ -533,6 +564,12 @@ void numahint_placement_execute(const NumahintPlacementOps *ops,
                                 void *opaque, NumahintPlacementWork *work);
 void numahint_placement_account(NumahintPlacement *p,
                                 NumahintPlacementWork *work);
+
+/*
+ * Merge the events added since into the queue (see "Inbox" above).  A
+ * run does it first; the queue's extents are only those merged.
+ */
+void numahint_placement_drain(NumahintPlacement *p);
 
 /* Empty the queue without placing anything (device reset). */
 void numahint_placement_flush(NumahintPlacement *p);

@@ -29,6 +29,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
 #define VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP        "touch-queue-extents"
 #define VIRTIO_NUMAHINT_TOUCH_COOLDOWN_MS_PROP  "touch-cooldown-ms"
 #define VIRTIO_NUMAHINT_TOUCH_SPLIT_PROP        "touch-split-huge-pages"
+#define VIRTIO_NUMAHINT_TOUCH_SPLIT_PAGES_PROP  "touch-split-pages"
 #define VIRTIO_NUMAHINT_REPORT_ORDER_PROP       "report-order"
 #define VIRTIO_NUMAHINT_MAX_REPORT_RANGES_PROP  "max-report-ranges"
 #define VIRTIO_NUMAHINT_MAX_TOUCH_EVENTS_PROP   "max-touch-events"
@@ -45,6 +46,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
  * _MIN in standard-headers/linux/virtio_numahint.h); this one is QEMU's.
  */
 #define VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT       (1 << 20)
+/* Split pages remembered, at most (512 bytes each, looked up linearly). */
+#define VIRTIO_NUMAHINT_TOUCH_SPLIT_PAGES_LIMIT (1 << 14)
 /* Placement runs every this many ms while events are queued. */
 #define VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS     10
 /* Without vcpu-nodes, vCPU thread affinities are re-read this often. */
@@ -54,8 +57,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
  * counts one more); the rest wait for a bottom half.
  */
 #define VIRTIO_NUMAHINT_KICK_ENTRIES    256
-/* Split host pages whose parts' nodes the device remembers. */
-#define VIRTIO_NUMAHINT_SPLIT_PAGES     1024
 /* Items of work one placement step may plan: 8 batches, and a split page. */
 #define VIRTIO_NUMAHINT_PLACEMENT_WORK  (8 * NUMAHINT_PLACEMENT_BATCH + \
                                          NUMAHINT_PLACEMENT_MAX_PARTS)
@@ -195,6 +196,11 @@ struct VirtIONumahint {
     uint32_t touch_cooldown_ms;
     /* Split contended transparent huge pages (else leave them). */
     bool touch_split;
+    /*
+     * Split pages whose parts' nodes are remembered and checked (0: none,
+     * khugepaged may collapse them unnoticed).
+     */
+    uint32_t touch_split_pages;
     /* Guest RAM was pinned (discards disabled) when the RAM map was built. */
     bool ram_map_pinned;
 
