@@ -81,6 +81,12 @@ CONFIGS = (
               numahint="id=nh0,free-page-reporting=off,first-touch=on"),
     RigConfig("c-free", "numahint: free page reports only", True,
               numahint="id=nh0,first-touch=off", default=False),
+    # The engine before it checked split pages: khugepaged's collapses
+    # stay (the collapse variant's "before").
+    RigConfig("d-nocheck", "numahint: first touch, free reports off, "
+              "split pages not checked", True,
+              numahint="id=nh0,free-page-reporting=off,first-touch=on,"
+              "touch-split-pages=0", default=False),
 )
 
 
