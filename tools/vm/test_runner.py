@@ -11,9 +11,12 @@ skipped when the kernel or QEMU is not in the cache.
 """
 
 import gzip
+import json
 import os
+import socket
 import stat
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -22,6 +25,7 @@ from numahint import vm
 from numahint.vm.console import ConsoleState, parse_console_line
 from numahint.vm.cpio import CpioArchive
 from numahint.vm.qemu import numa_args, size_mib
+from numahint.vm.qmp import QMPClient, QMPError
 
 KERNEL = "6.1.0-50-amd64"
 KERNEL_DIR = vm.kernel_dir_for(KERNEL)
@@ -78,6 +82,103 @@ class QemuCommandTest(unittest.TestCase):
         self.assertIn("node,nodeid=1,cpus=2-3,memdev=numa-ram1", args)
         with self.assertRaises(ValueError):
             numa_args(2, 3, "1G")
+
+
+class QMPClientTest(unittest.TestCase):
+    """The QMP client (on QEMU's qemu.qmp) against a fake QEMU: no wait
+    outlives its deadline, and a QEMU that goes away is an error."""
+
+    GREETING = {"QMP": {"version": {"qemu": {"micro": 0, "minor": 0,
+                                             "major": 10}, "package": ""},
+                        "capabilities": []}}
+
+    def setUp(self):
+        self._dir = tempfile.TemporaryDirectory(prefix="numahint-qmp-")
+        self.path = os.path.join(self._dir.name, "qmp.sock")
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(1)
+
+    def tearDown(self):
+        self.server.close()
+        self._dir.cleanup()
+
+    def serve(self, replies_then_close):
+        """Greet, answer each command with the next reply, then close.
+        (A client need not end a command with a newline: QEMU parses a
+        stream of JSON values, and so does this.)"""
+        def run():
+            conn, _ = self.server.accept()
+            decoder, text = json.JSONDecoder(), ""
+            with conn:
+                conn.sendall(json.dumps(self.GREETING).encode() + b"\n")
+                for reply in replies_then_close:
+                    while True:
+                        try:
+                            command, end = decoder.raw_decode(text.lstrip())
+                            text = text.lstrip()[end:]
+                            break
+                        except json.JSONDecodeError:
+                            chunk = conn.recv(4096)
+                            if not chunk:
+                                return
+                            text += chunk.decode()
+                    if "event" in reply:    # an event, then the reply
+                        conn.sendall(json.dumps(reply).encode() + b"\n")
+                        reply = {"return": {}}
+                    reply = dict(reply, **({"id": command["id"]}
+                                           if "id" in command else {}))
+                    conn.sendall(json.dumps(reply).encode() + b"\n")
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    def test_silent_qemu_times_out(self):
+        """A QEMU that accepts the connection and never greets: the client
+        gives up at its deadline (in a thread, so that a client that
+        waits on shows as a failure, not a hung test run)."""
+        raised = []
+
+        def connect():
+            try:
+                QMPClient(self.path, time.monotonic() + 1.0)
+            except QMPError as error:
+                raised.append(error)
+        thread = threading.Thread(target=connect, daemon=True)
+        thread.start()
+        thread.join(5)
+        self.assertFalse(thread.is_alive(), "still waiting for a greeting "
+                         "4 s past the deadline")
+        self.assertEqual(len(raised), 1)
+
+    def test_replies_events_and_closed_connection(self):
+        thread = self.serve([
+            {"return": {}},                                   # capabilities
+            {"return": {"status": "running", "running": True}},
+            {"error": {"class": "GenericError", "desc": "no such thing"}},
+            {"event": "STOP", "data": {"reason": "test"},
+             "timestamp": {"seconds": 1, "microseconds": 0}},
+        ])
+        qmp = QMPClient(self.path, time.monotonic() + 20)
+        try:
+            self.assertEqual(qmp.execute({"execute": "query-status"}),
+                             {"return": {"status": "running",
+                                         "running": True}})
+            reply = qmp.execute({"execute": "qom-get"})
+            self.assertEqual(reply["error"]["desc"], "no such thing")
+            self.assertEqual(qmp.execute({"execute": "stop"}), {"return": {}})
+            self.assertEqual(qmp.wait_event("STOP", time.monotonic() + 5,
+                                            data={"reason": "test"}), 0)
+            self.assertEqual([e["event"] for e in qmp.events], ["STOP"])
+            thread.join(5)
+            start = time.monotonic()
+            with self.assertRaises(QMPError):
+                qmp.wait_event("SHUTDOWN", start + 10)
+            self.assertLess(time.monotonic() - start, 5)
+            with self.assertRaises(QMPError):
+                qmp.execute({"execute": "query-status"})
+        finally:
+            qmp.close()
 
 
 class ConsoleTest(unittest.TestCase):
