@@ -28,6 +28,8 @@ import time
 import unittest
 from pathlib import Path
 
+from qemu.machine import QEMUMachine
+
 from numahint.vm.hostmem import ResidentSampler
 from numahint.vm.paths import default_qemu
 from numahint.vm.scenario import ScriptGuest
@@ -249,17 +251,15 @@ class HostSafetyTest(unittest.TestCase):
             # Another VM started from the template reads the pattern.
             with tempfile.TemporaryDirectory() as tmp:
                 dump = Path(tmp) / "ram"
-                qmp = ('{"execute": "qmp_capabilities"}\n'
-                       '{"execute": "pmemsave", "arguments": {"val": %d, '
-                       '"size": %d, "filename": "%s"}}\n'
-                       '{"execute": "quit"}\n' %
-                       (MiB, self.MEMORY - MiB, dump))
-                subprocess.run([os.environ.get("NUMAHINT_QEMU", QEMU), "-M",
-                                "pc", "-m", "512M", "-nodefaults", "-display",
-                                "none", "-S", "-qmp", "stdio",
-                                *template.backend(share="off")],
-                               input=qmp, capture_output=True, text=True,
-                               timeout=60, check=True)
+                second = QEMUMachine(
+                    os.environ.get("NUMAHINT_QEMU", QEMU),
+                    args=["-M", "pc", "-m", "512M", "-nodefaults", "-S",
+                          *template.backend(share="off")],
+                    base_temp_dir=tmp, qmp_timer=60)
+                with second:
+                    second.launch()
+                    second.cmd("pmemsave", val=MiB, size=self.MEMORY - MiB,
+                               filename=str(dump))
                 seen = dump.read_bytes()
         finally:
             template.cleanup()
