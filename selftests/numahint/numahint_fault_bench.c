@@ -3,25 +3,31 @@
  * What the first-touch hook costs page faults: fault in every 4 KiB page
  * of an anonymous mapping, unmap it, and again, for a fixed time, with
  * the mm_page_alloc hook off and on in turn (debugfs touch_hook) in the
- * same boot, in the order off-on, on-off, off-on...  Prints faults per
- * second for each phase, each round's ratio, the ratio of the means,
- * active / inactive, and the median of the per-round ratios, which resists
- * the drift of a noisy host better.  A benchmark, not a test: it does not
- * judge the ratio, and it restores the hook as it found it.
+ * same boot, in the order off-on, on-off, off-on...  With -p N, N
+ * processes do so in parallel, each on its own CPU (CPU i % online CPUs),
+ * as will-it-scale's page_fault1 does with N tasks; a phase's rate is the
+ * sum of theirs.  Prints faults per second for each phase, each round's
+ * ratio, the ratio of the means, active / inactive, and the median of the
+ * per-round ratios, which resists the drift of a noisy host better.  A
+ * benchmark, not a test: it does not judge the ratio, and it restores the
+ * hook as it found it.
  *
- *   numahint_fault_bench [-m MiB] [-t seconds per phase] [-r rounds]
+ *   numahint_fault_bench [-m MiB per process] [-t seconds per phase]
+ *                        [-r rounds] [-p processes]
  *
  * Runs as root in a guest with the module loaded and debugfs mounted.
  * The hook may be switched on without first_touch: it then records and
  * drops, which measures the probe itself, not the sending.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "numahint_sysfs.h"
 
 #define DEBUGFS_DIR	"/sys/kernel/debug/virtio_numahint"
 #define MAX_ROUNDS	1000
+#define MAX_PROCS	256
 
 static char hook_path[PATH_MAX];
 
@@ -78,15 +84,71 @@ static double faults_per_second(size_t bytes, double seconds)
 	return faults / took;
 }
 
+/* What one process of a phase sends back. */
+struct fault_result {
+	/* Its faults per second, or a negative errno. */
+	double rate;
+};
+
+/*
+ * Run @procs processes that each fault in @bytes for @seconds, all at
+ * once: they wait on a pipe that opens when the last one is ready.
+ * Returns the sum of their rates.
+ */
+static double parallel_faults_per_second(int procs, size_t bytes,
+					 double seconds)
+{
+	int start[2], done[2], i, status, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct fault_result res;
+	double total = 0;
+	cpu_set_t set;
+	char go;
+
+	if (pipe(start) || pipe(done))
+		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	for (i = 0; i < procs; i++) {
+		switch (fork()) {
+		case -1:
+			ksft_exit_fail_msg("fork: %s\n", strerror(errno));
+		case 0:
+			close(start[1]);
+			close(done[0]);
+			CPU_ZERO(&set);
+			CPU_SET(i % cpus, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+			/* EOF once the parent has started every process. */
+			if (read(start[0], &go, 1) < 0)
+				_exit(1);
+			res.rate = faults_per_second(bytes, seconds);
+			/* Less than PIPE_BUF: one write, never interleaved. */
+			_exit(write(done[1], &res, sizeof(res)) != sizeof(res));
+		}
+	}
+	close(start[0]);
+	close(done[1]);
+	close(start[1]);
+	for (i = 0; i < procs; i++) {
+		if (read(done[0], &res, sizeof(res)) != sizeof(res))
+			ksft_exit_fail_msg("a faulting process died\n");
+		total += res.rate;
+	}
+	close(done[0]);
+	for (i = 0; i < procs; i++)
+		if (wait(&status) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			ksft_exit_fail_msg("a faulting process failed\n");
+	return total;
+}
+
 int main(int argc, char **argv)
 {
 	double seconds = 2.0, rate[2], sum[2] = { 0, 0 };
 	static double ratio[MAX_ROUNDS];
 	unsigned long long ev0, ev1;
-	int rounds = 3, mib = 64, opt, round, phase, on, was;
+	int rounds = 3, mib = 64, procs = 1, opt, round, phase, on, was;
 	const char *why;
 
-	while ((opt = getopt(argc, argv, "m:t:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:t:r:p:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mib = atoi(optarg);
@@ -97,16 +159,20 @@ int main(int argc, char **argv)
 		case 'r':
 			rounds = atoi(optarg);
 			break;
+		case 'p':
+			procs = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
-				"usage: %s [-m MiB] [-t seconds] [-r rounds]\n",
+				"usage: %s [-m MiB] [-t seconds] [-r rounds] [-p processes]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (mib <= 0 || seconds <= 0 || rounds <= 0 || rounds > MAX_ROUNDS)
-		ksft_exit_fail_msg("-m, -t and -r must be positive, -r at most %d\n",
-				   MAX_ROUNDS);
+	if (mib <= 0 || seconds <= 0 || rounds <= 0 || rounds > MAX_ROUNDS ||
+	    procs <= 0 || procs > MAX_PROCS)
+		ksft_exit_fail_msg("-m, -t, -r and -p must be positive, -r at most %d, -p at most %d\n",
+				   MAX_ROUNDS, MAX_PROCS);
 
 	if (numahint_find_device(&why))
 		ksft_exit_skip("%s\n", why);
@@ -116,12 +182,12 @@ int main(int argc, char **argv)
 	if (was < 0)
 		ksft_exit_skip("cannot read %s\n", hook_path);
 
-	printf("# fault bench: %d MiB, %.1f s per phase, %d rounds, %s\n",
-	       mib, seconds, rounds,
+	printf("# fault bench: %d process(es) of %d MiB on %ld CPUs, %.1f s per phase, %d rounds, %s\n",
+	       procs, mib, sysconf(_SC_NPROCESSORS_ONLN), seconds, rounds,
 	       numahint_has_feature(VIRTIO_NUMAHINT_F_FIRST_TOUCH) ?
 	       "first_touch negotiated" : "first_touch not negotiated (hook records and drops)");
 	/* Warm up: page tables, the allocator's per-CPU lists. */
-	faults_per_second((size_t)mib << 20, seconds / 2);
+	parallel_faults_per_second(procs, (size_t)mib << 20, seconds / 2);
 
 	for (round = 0; round < rounds; round++) {
 		/*
@@ -136,8 +202,9 @@ int main(int argc, char **argv)
 						   hook_path, strerror(errno));
 			if (numahint_read_attr("touch_events", &ev0))
 				ev0 = 0;
-			rate[on] = faults_per_second((size_t)mib << 20,
-						     seconds);
+			rate[on] = parallel_faults_per_second(procs,
+							      (size_t)mib << 20,
+							      seconds);
 			if (numahint_read_attr("touch_events", &ev1))
 				ev1 = 0;
 			sum[on] += rate[on];

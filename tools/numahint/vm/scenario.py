@@ -43,14 +43,15 @@ class ScriptGuest:
     its own decompressor (see GuestConfig.pvh).  kernel_modules are more
     kernel modules for /init to load (virtio_blk, say), with their
     dependencies.  tests_dirs: what goes into the guest's /tests (see
-    build_initramfs).
+    build_initramfs).  smp: the guest's vCPUs (GuestConfig.smp).
     """
 
     def __init__(self, script: str, kernel: str = "6.1", device: str = "",
                  memory: str = "1G", extra_args=(), append: str = "",
                  module: bool = True, timeout: float = 600, console=None,
                  plug_device: bool = True, pvh: bool = True,
-                 kernel_modules=(), tests_dirs=(GUEST_TESTS,)):
+                 kernel_modules=(), tests_dirs=(GUEST_TESTS,),
+                 smp: int | str = 2):
         self._tmp = tempfile.TemporaryDirectory(prefix="numahint-script-")
         tmp = Path(self._tmp.name)
         init = tmp / "run.sh"
@@ -63,7 +64,7 @@ class ScriptGuest:
             extra_kernel_modules=tuple(kernel_modules))
         self.config = GuestConfig(
             kernel_dir=kernel_dir_for(kernel), initrd=info.path,
-            timeout=timeout, smp=2, memory=memory, append=append,
+            timeout=timeout, smp=smp, memory=memory, append=append,
             numahint_device=("id=nh0" + ("," + device if device else "")
                              if plug_device else None),
             require_module=module, hold=True, extra_args=tuple(extra_args),
