@@ -42,10 +42,6 @@
 #include "qapi/visitor.h"
 #include "trace.h"
 
-#ifdef CONFIG_LINUX
-#include <sys/syscall.h>
-#endif
-
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_config) != 20);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_req) != 8);
 QEMU_BUILD_BUG_ON(sizeof(struct virtio_numahint_resp) != 8);
@@ -318,161 +314,6 @@ static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
     return true;
 }
 
-#ifdef CONFIG_LINUX
-/* Host node backing the page at @hva, or -1 if it is not populated. */
-static int virtio_numahint_host_page_node(void *hva)
-{
-    int status = -1;
-
-    if (syscall(SYS_move_pages, 0, 1UL, &hva, NULL, &status, 0) < 0) {
-        return -1;
-    }
-    return status;
-}
-
-/* The host CPU a thread last ran on, from /proc, or -1. */
-static int virtio_numahint_thread_last_cpu(int tid)
-{
-    g_autofree char *path = g_strdup_printf("/proc/self/task/%d/stat", tid);
-    g_autofree char *contents = NULL;
-    g_auto(GStrv) fields = NULL;
-    const char *rest;
-    int cpu = -1;
-
-    if (!g_file_get_contents(path, &contents, NULL, NULL)) {
-        return -1;
-    }
-    /* The command name may hold spaces: fields resume after its ')'. */
-    rest = strrchr(contents, ')');
-    if (!rest) {
-        return -1;
-    }
-    fields = g_strsplit(rest + 2, " ", 0);
-    /* "processor" is field 39 of stat(5); the split starts at field 3. */
-    if (g_strv_length(fields) > 36) {
-        cpu = atoi(fields[36]);
-    }
-    return cpu;
-}
-
-/*
- * Host node local to a vCPU: the node of the host CPUs its thread may
- * run on, or, if its affinity spans nodes, the node it last ran on.
- */
-static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
-{
-    cpu_set_t set;
-    int node = -1;
-    unsigned int i;
-    int last;
-
-    if (cpu->cpu_index < s->nr_vcpu_node_of_index &&
-        s->vcpu_node_of_index[cpu->cpu_index] >= 0) {
-        return s->vcpu_node_of_index[cpu->cpu_index];
-    }
-    if (!cpu->thread_id) {
-        return -1;
-    }
-    if (!sched_getaffinity(cpu->thread_id, sizeof(set), &set)) {
-        for (i = 0; i < s->nr_host_cpus && i < CPU_SETSIZE; i++) {
-            if (!CPU_ISSET(i, &set)) {
-                continue;
-            }
-            if (node == -1) {
-                node = s->host_cpu_node[i];
-            } else if (node != s->host_cpu_node[i]) {
-                node = -1;
-                break;
-            }
-        }
-        if (node >= 0) {
-            return node;
-        }
-        warn_report_once("virtio-numahint: the thread of vCPU %d may run on "
-                         "CPUs of several host nodes; first-touch placement "
-                         "uses the node it last ran on (pin the vCPU threads "
-                         "or set vcpu-nodes)", cpu->cpu_index);
-    }
-    last = virtio_numahint_thread_last_cpu(cpu->thread_id);
-    if (last < 0 || last >= s->nr_host_cpus) {
-        return -1;
-    }
-    return s->host_cpu_node[last];
-}
-
-/* The size of the host's transparent huge pages, or of a page without. */
-static uint64_t virtio_numahint_read_thp_size(void)
-{
-    g_autofree char *enabled = NULL, *size_text = NULL;
-    uint64_t size;
-
-    /* QEMU asks for THP on guest RAM: only "never" turns them off. */
-    if (!g_file_get_contents("/sys/kernel/mm/transparent_hugepage/enabled",
-                             &enabled, NULL, NULL) ||
-        strstr(enabled, "[never]") ||
-        !g_file_get_contents("/sys/kernel/mm/transparent_hugepage/"
-                             "hpage_pmd_size", &size_text, NULL, NULL) ||
-        qemu_strtou64(g_strstrip(size_text), NULL, 10, &size) ||
-        !is_power_of_2(size) || size < qemu_real_host_page_size()) {
-        return qemu_real_host_page_size();
-    }
-    return size;
-}
-
-/*
- * Map every host CPU to its node from sysfs (unknown CPUs stay at -1),
- * and find the size of the host's transparent huge pages.
- */
-static void virtio_numahint_read_host_topology(VirtIONumahint *s)
-{
-    long nr = sysconf(_SC_NPROCESSORS_CONF);
-    unsigned int cpu;
-
-    s->host_thp_size = virtio_numahint_read_thp_size();
-    s->nr_host_cpus = nr > 0 ? nr : 0;
-    s->host_cpu_node = g_new(int, s->nr_host_cpus);
-    for (cpu = 0; cpu < s->nr_host_cpus; cpu++) {
-        g_autofree char *path =
-            g_strdup_printf("/sys/devices/system/cpu/cpu%u", cpu);
-        GDir *dir = g_dir_open(path, 0, NULL);
-        const char *name;
-
-        s->host_cpu_node[cpu] = -1;
-        if (!dir) {
-            continue;
-        }
-        while ((name = g_dir_read_name(dir))) {
-            if (g_str_has_prefix(name, "node") &&
-                g_ascii_isdigit(name[4])) {
-                s->host_cpu_node[cpu] = atoi(name + 4);
-                break;
-            }
-        }
-        g_dir_close(dir);
-    }
-}
-#else
-static int virtio_numahint_host_page_node(void *hva)
-{
-    return -1;
-}
-
-static int virtio_numahint_vcpu_node(VirtIONumahint *s, CPUState *cpu)
-{
-    if (cpu->cpu_index < s->nr_vcpu_node_of_index) {
-        return s->vcpu_node_of_index[cpu->cpu_index];
-    }
-    return -1;
-}
-
-static void virtio_numahint_read_host_topology(VirtIONumahint *s)
-{
-    s->nr_host_cpus = 0;
-    s->host_cpu_node = NULL;
-    s->host_thp_size = qemu_real_host_page_size();
-}
-#endif
-
 /* --- First-touch placement --- */
 
 /*
@@ -488,8 +329,8 @@ static uint64_t virtio_numahint_host_page_size(VirtIONumahint *s, RAMBlock *rb,
     size_t pagesize = qemu_ram_pagesize(rb);
 
     if (pagesize == qemu_real_host_page_size() && qemu_ram_get_fd(rb) < 0) {
-        *splittable = s->touch_split && s->host_thp_size > pagesize;
-        return s->host_thp_size;
+        *splittable = s->touch_split && s->topology.thp_size > pagesize;
+        return s->topology.thp_size;
     }
     *splittable = false;
     return pagesize;
@@ -679,7 +520,7 @@ static void virtio_numahint_update_vcpu_map(VirtIONumahint *s)
     n = 0;
     CPU_FOREACH(cpu) {
         map[n].cpu_id = CPU_GET_CLASS(cpu)->get_arch_id(cpu);
-        map[n].node = virtio_numahint_vcpu_node(s, cpu);
+        map[n].node = numahint_topology_vcpu_node(&s->topology, cpu);
         n++;
     }
     qsort(map, n, sizeof(*map), virtio_numahint_cmp_vcpu);
@@ -923,47 +764,6 @@ static bool virtio_numahint_touch_event(VirtIONumahint *s, const void *entry,
     return true;
 }
 
-/*
- * Parse the vcpu-nodes property, the host node of each vCPU by index,
- * colon-separated (commas separate -device options): with "0:1:-:1",
- * vCPU 2 and any vCPU past the list take their node from their thread's
- * CPU affinity.
- */
-static bool virtio_numahint_parse_vcpu_nodes(VirtIONumahint *s, Error **errp)
-{
-    MachineState *ms = MACHINE(qdev_get_machine());
-    g_auto(GStrv) items = NULL;
-    unsigned int i, n;
-
-    if (!s->vcpu_nodes || !*s->vcpu_nodes) {
-        return true;
-    }
-    items = g_strsplit(s->vcpu_nodes, ":", 0);
-    n = g_strv_length(items);
-    if (n > ms->smp.max_cpus) {
-        error_setg(errp, "'%s' names %u vCPUs, the machine has at most %u",
-                   VIRTIO_NUMAHINT_VCPU_NODES_PROP, n, ms->smp.max_cpus);
-        return false;
-    }
-    s->vcpu_node_of_index = g_new(int, n);
-    s->nr_vcpu_node_of_index = n;
-    for (i = 0; i < n; i++) {
-        int node;
-
-        if (!strcmp(items[i], "-")) {
-            node = -1;
-        } else if (qemu_strtoi(items[i], NULL, 10, &node) || node < 0 ||
-                   node >= MAX_NODES) {
-            error_setg(errp, "'%s': '%s' is neither a host node number "
-                       "below %d nor '-'", VIRTIO_NUMAHINT_VCPU_NODES_PROP,
-                       items[i], MAX_NODES);
-            return false;
-        }
-        s->vcpu_node_of_index[i] = node;
-    }
-    return true;
-}
-
 /* Answers one probe entry; returns false if the entry is invalid. */
 /*
  * The host node of @cpu: from the vCPU map placement keeps (rebuilt at
@@ -977,12 +777,13 @@ static int virtio_numahint_cached_vcpu_node(VirtIONumahint *s, CPUState *cpu,
     NumahintVcpuNode *found;
 
     if (!s->placement_enabled || arch_id > UINT32_MAX) {
-        return virtio_numahint_vcpu_node(s, cpu);
+        return numahint_topology_vcpu_node(&s->topology, cpu);
     }
     virtio_numahint_refresh_vcpu_map(s);
     found = bsearch(&key, s->vcpu_map, s->nr_vcpu_map, sizeof(key),
                     virtio_numahint_cmp_vcpu);
-    return found ? found->node : virtio_numahint_vcpu_node(s, cpu);
+    return found ? found->node : numahint_topology_vcpu_node(&s->topology,
+                                                            cpu);
 }
 
 static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
@@ -1004,8 +805,8 @@ static bool virtio_numahint_probe_entry(VirtIONumahint *s, uint16_t type,
             trace_virtio_numahint_bad_range(id, VIRTIO_NUMAHINT_PAGE_SIZE);
             return false;
         }
-        node = virtio_numahint_host_page_node(qemu_ram_get_host_addr(rb) +
-                                              offset);
+        node = numahint_topology_page_node(qemu_ram_get_host_addr(rb) +
+                                           offset);
         trace_virtio_numahint_probe_page(id, node);
     } else {
         CPUState *cpu = id <= INT64_MAX ? cpu_by_arch_id(id) : NULL;
@@ -1032,12 +833,28 @@ typedef uint32_t (*VirtIONumahintQueueHandler)(VirtIONumahint *s,
                                                VirtQueueElement *elem,
                                                uint32_t *bad);
 
+/* CPU time of the calling thread, in ns, for the free path's trace. */
+static int64_t virtio_numahint_thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)) {
+        return 0;
+    }
+    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
+}
+
 static uint32_t virtio_numahint_handle_report(VirtIONumahint *s,
                                               const NumahintRequest *req,
                                               const uint8_t *entries,
                                               VirtQueueElement *elem,
                                               uint32_t *bad)
 {
+    /* The clock is read only for the trace (experiments/discard-bench). */
+    bool timed = trace_event_get_state_backends(
+        TRACE_VIRTIO_NUMAHINT_REPORT_DONE);
+    int64_t cpu_ns = timed ? virtio_numahint_thread_cpu_ns() : 0;
+    uint64_t discarded = s->stats.report_bytes_discarded;
     uint32_t i, done = 0;
 
     s->stats.report_requests++;
@@ -1047,6 +864,13 @@ static uint32_t virtio_numahint_handle_report(VirtIONumahint *s,
         } else {
             ++*bad;
         }
+    }
+    if (timed) {
+        trace_virtio_numahint_report_done(req->nr_entries,
+                                          s->stats.report_bytes_discarded -
+                                          discarded,
+                                          virtio_numahint_thread_cpu_ns() -
+                                          cpu_ns);
     }
     return done;
 }
@@ -1387,11 +1211,13 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
         return;
     }
 
-    if (!virtio_numahint_parse_vcpu_nodes(s, errp)) {
-        goto out_free_vcpu_nodes;
+    if (!numahint_topology_parse_vcpu_nodes(
+            &s->topology, VIRTIO_NUMAHINT_VCPU_NODES_PROP, s->vcpu_nodes,
+            MACHINE(qdev_get_machine())->smp.max_cpus, errp)) {
+        goto out_free_topology;
     }
 
-    virtio_numahint_read_host_topology(s);
+    numahint_topology_read_host(&s->topology);
     if (virtio_has_feature(s->host_features, VIRTIO_NUMAHINT_F_FIRST_TOUCH)) {
         /* A second queue to copy into, and an inbox. */
         s->placement_queue = g_new(NumahintPlacementExtent,
@@ -1449,10 +1275,8 @@ static void virtio_numahint_device_realize(DeviceState *dev, Error **errp)
                                    virtio_numahint_handle_vq);
     return;
 
-out_free_vcpu_nodes:
-    g_free(s->vcpu_node_of_index);
-    s->vcpu_node_of_index = NULL;
-    s->nr_vcpu_node_of_index = 0;
+out_free_topology:
+    numahint_topology_free(&s->topology);
     if (s->disable_discard) {
         ram_block_discard_disable(false);
     }
@@ -1492,10 +1316,7 @@ static void virtio_numahint_device_unrealize(DeviceState *dev)
         g_free(s->vcpu_map);
         s->placement_enabled = false;
     }
-    g_free(s->host_cpu_node);
-    s->host_cpu_node = NULL;
-    g_free(s->vcpu_node_of_index);
-    s->vcpu_node_of_index = NULL;
+    numahint_topology_free(&s->topology);
     if (s->disable_discard) {
         ram_block_discard_disable(false);
     }

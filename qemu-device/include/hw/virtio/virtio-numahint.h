@@ -12,6 +12,7 @@
 #include "standard-headers/linux/virtio_numahint.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/numahint-placement.h"
+#include "hw/virtio/numahint-topology.h"
 #include "qemu/thread.h"
 #include "system/runstate.h"
 #include "exec/memory.h"
@@ -172,22 +173,14 @@ struct VirtIONumahint {
      */
     GHashTable *discard_refused;
 
-    /* Host NUMA node of each host CPU, -1 where unknown. */
-    int *host_cpu_node;
-    /* Number of entries in host_cpu_node. */
-    unsigned int nr_host_cpus;
-    /* Size of the host's transparent huge pages. */
-    uint64_t host_thp_size;
+    /* Host CPUs' nodes, THP size and the parsed vcpu-nodes. */
+    NumahintTopology topology;
 
     /*
      * "vcpu-nodes": host node of vCPU i, colon-separated; "-" or no entry:
      * from the vCPU thread's affinity.
      */
     char *vcpu_nodes;
-    /* Parsed vcpu-nodes, indexed by cpu_index; -1 where not given. */
-    int *vcpu_node_of_index;
-    /* Number of entries in vcpu_node_of_index. */
-    unsigned int nr_vcpu_node_of_index;
     /* Most 4 KiB pages of host memory placement may examine a second. */
     uint64_t touch_pages_per_sec;
     /* Most extents the placement queue holds. */
