@@ -17,10 +17,11 @@
  * First-touch events are recorded by a callback that runs inside the page
  * allocator, in any context that allocates, interrupts included; the hook
  * is virtio_numahint_hook.h, today the mm_page_alloc tracepoint.  It only
- * appends to a per-CPU buffer under a per-CPU raw spinlock, never sleeps,
- * allocates or touches a shared cache line for writing.  One delayed work
- * per device drains the buffers of all possible CPUs, so a CPU that goes
- * offline leaves nothing behind that the next drain does not take, and
+ * appends to its CPU's buffer with interrupts off, takes no lock, never
+ * sleeps, allocates or touches a shared cache line for writing.  One
+ * delayed work per device drains the buffers of all possible CPUs, each
+ * on its own CPU through a cross-call (an offline CPU's from wherever
+ * the work runs, so a CPU that goes offline leaves nothing behind), and
  * sends the extents on the touch queue without waiting for answers:
  * request buffers come from a small pool, are taken back from the queue
  * callback, and when none is free the events are dropped and counted.
@@ -38,10 +39,12 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/irq_work.h>
+#include <linux/irqflags.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
@@ -56,6 +59,7 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -215,13 +219,13 @@ struct numahint_touch_extent {
 };
 
 /*
- * A CPU's first-touch buffer.  The lock is taken by that CPU's probe and
- * by the drain, from any CPU, so it is nearly never contended; interrupts
- * are off under it because the probe runs in interrupt context too.
+ * A CPU's first-touch buffer.  Only that CPU writes it, with interrupts
+ * off: its probe, which runs in interrupt context too, and the drain's
+ * cross-call; an offline CPU's buffer is written by the drain, with CPU
+ * hotplug held off.  The probe runs on every page allocation, so it is
+ * not worth a lock, even an uncontended one.
  */
 struct numahint_touch_cpu {
-	/* Protects everything below. */
-	raw_spinlock_t lock;
 	/* Extents in buf. */
 	unsigned int nr;
 	/* Allocations recorded here (coalesced ones included). */
@@ -907,6 +911,24 @@ static const char * const virtnumahint_touch_filter_names[] = {
 
 static int touch_filter = NUMAHINT_TOUCH_USER_MOVABLE;
 
+/*
+ * An allocation's gfp flags, with this bit for MIGRATE_MOVABLE above them;
+ * it is a first touch when all the bits of its filter's mask are set.
+ */
+#define NUMAHINT_TOUCH_MOVABLE_TYPE	BIT_ULL(32)
+
+static const u64 virtnumahint_touch_filter_masks[] = {
+	[NUMAHINT_TOUCH_USER_MOVABLE]	= __GFP_HARDWALL | __GFP_MOVABLE |
+					  NUMAHINT_TOUCH_MOVABLE_TYPE,
+	[NUMAHINT_TOUCH_USER]		= __GFP_HARDWALL,
+	[NUMAHINT_TOUCH_MOVABLE]	= NUMAHINT_TOUCH_MOVABLE_TYPE,
+	[NUMAHINT_TOUCH_ALL]		= 0,
+};
+
+/* touch_filter's mask, read by the probe: one load and one test. */
+static u64 virtnumahint_touch_filter_mask =
+	__GFP_HARDWALL | __GFP_MOVABLE | NUMAHINT_TOUCH_MOVABLE_TYPE;
+
 static int virtnumahint_touch_filter_set(const char *val,
 					 const struct kernel_param *kp)
 {
@@ -915,6 +937,8 @@ static int virtnumahint_touch_filter_set(const char *val,
 	if (filter < 0)
 		return filter;
 	WRITE_ONCE(*(int *)kp->arg, filter);
+	WRITE_ONCE(virtnumahint_touch_filter_mask,
+		   virtnumahint_touch_filter_masks[filter]);
 	return 0;
 }
 
@@ -940,19 +964,12 @@ MODULE_PARM_DESC(touch_filter,
  */
 static bool virtnumahint_touch_wanted(gfp_t gfp_flags, int migratetype)
 {
-	const gfp_t user_movable = __GFP_HARDWALL | __GFP_MOVABLE;
+	u64 mask = READ_ONCE(virtnumahint_touch_filter_mask);
+	u64 key = (__force u64)gfp_flags;
 
-	switch (READ_ONCE(touch_filter)) {
-	case NUMAHINT_TOUCH_USER_MOVABLE:
-		return (gfp_flags & user_movable) == user_movable &&
-		       migratetype == MIGRATE_MOVABLE;
-	case NUMAHINT_TOUCH_USER:
-		return gfp_flags & __GFP_HARDWALL;
-	case NUMAHINT_TOUCH_MOVABLE:
-		return migratetype == MIGRATE_MOVABLE;
-	default:
-		return true;
-	}
+	if (migratetype == MIGRATE_MOVABLE)
+		key |= NUMAHINT_TOUCH_MOVABLE_TYPE;
+	return (key & mask) == mask;
 }
 
 /* Have touch_work run: at once if @urgent, else within touch_flush_ms. */
@@ -966,8 +983,10 @@ static void virtnumahint_touch_kick(struct virtio_numahint *vnh, bool urgent)
 /*
  * mm_page_alloc probe: record 2^@order pages at @page, allocated by this
  * CPU, in its buffer.  Runs inside the page allocator with preemption
- * off, in process or interrupt context: no sleeping, no allocation, and
- * no lock but this CPU's own.
+ * off, in process or interrupt context: no sleeping, no allocation, no
+ * lock.  Interrupts are off while it writes the buffer, which keeps out
+ * both an allocating interrupt and the drain's cross-call.  This runs on
+ * every page fault: experiments/fault-overhead measures what it costs.
  */
 static void virtnumahint_touch_probe(void *data, struct page *page,
 				     unsigned int order, gfp_t gfp_flags,
@@ -989,7 +1008,7 @@ static void virtnumahint_touch_probe(void *data, struct page *page,
 	pages = NUMAHINT_TOUCH_PAGES(order);
 	tc = this_cpu_ptr(vnh->touch_cpu);
 
-	raw_spin_lock_irqsave(&tc->lock, flags);
+	local_irq_save(flags);
 	nr = tc->nr;
 	if (nr) {
 		/* Runs of pages come in ascending, sometimes descending order. */
@@ -1010,7 +1029,7 @@ static void virtnumahint_touch_probe(void *data, struct page *page,
 	}
 	if (nr == NUMAHINT_TOUCH_CPU_EXTENTS) {
 		WRITE_ONCE(tc->dropped, tc->dropped + 1);
-		raw_spin_unlock_irqrestore(&tc->lock, flags);
+		local_irq_restore(flags);
 		return;
 	}
 	tc->buf[nr].addr = addr;
@@ -1018,7 +1037,7 @@ static void virtnumahint_touch_probe(void *data, struct page *page,
 	tc->nr = ++nr;
 out_recorded:
 	WRITE_ONCE(tc->events, tc->events + 1);
-	raw_spin_unlock_irqrestore(&tc->lock, flags);
+	local_irq_restore(flags);
 
 	/*
 	 * A first extent needs a drain to be due, unless one is already;
@@ -1167,39 +1186,84 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 	atomic64_add(pages, &vnh->stats[NUMAHINT_STAT_TOUCH_PAGES]);
 }
 
-/* Empty @cpu's buffer, counting the extents it held as unsent. */
-static void virtnumahint_touch_discard(struct virtio_numahint *vnh,
-				       struct numahint_touch_cpu *tc)
-{
+/* What the drain takes from one CPU's buffer, and where it puts it. */
+struct numahint_touch_take {
+	/* The CPU's buffer. */
+	struct numahint_touch_cpu *tc;
+	/* Where the extents go, or NULL to take them all and drop them. */
+	struct virtio_numahint_touch *entries;
+	/* Most extents entries has room for. */
+	unsigned int room;
+	/* The CPU's architectural id, for each entry. */
+	u32 cpu_id;
+	/* Out: extents taken. */
 	unsigned int nr;
+	/* Out: pages in them, in VIRTIO_NUMAHINT_PAGE_SIZE units. */
+	u64 nr_pages;
+};
 
-	raw_spin_lock_irq(&tc->lock);
-	nr = tc->nr;
-	tc->nr = 0;
-	raw_spin_unlock_irq(&tc->lock);
-	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_UNSENT]);
+/*
+ * Move the newest extents of a CPU's buffer into a request, on that CPU
+ * with interrupts off (a cross-call), or anywhere if the CPU is offline.
+ */
+static void virtnumahint_touch_take(void *info)
+{
+	struct numahint_touch_take *take = info;
+	struct numahint_touch_cpu *tc = take->tc;
+	struct virtio_numahint_touch *entry;
+	struct numahint_touch_extent *ext;
+	unsigned int i, n;
+
+	n = take->entries ? min(tc->nr, take->room) : tc->nr;
+	tc->nr -= n;
+	take->nr = n;
+	take->nr_pages = 0;
+	if (!take->entries)
+		return;
+	for (i = 0; i < n; i++) {
+		ext = &tc->buf[tc->nr + i];
+		entry = &take->entries[i];
+		entry->addr = cpu_to_le64(ext->addr);
+		entry->nr_pages = cpu_to_le32(ext->nr_pages);
+		entry->cpu_id = cpu_to_le32(take->cpu_id);
+		take->nr_pages += ext->nr_pages;
+	}
+}
+
+/*
+ * Take from @cpu's buffer where only its writer may: on @cpu, which keeps
+ * its probe out, or here if it is offline and cannot run one.  CPU
+ * hotplug is held off by the caller.
+ */
+static void virtnumahint_touch_take_from(unsigned int cpu,
+					 struct numahint_touch_take *take)
+{
+	if (cpu_online(cpu))
+		smp_call_function_single(cpu, virtnumahint_touch_take, take, 1);
+	else
+		virtnumahint_touch_take(take);
 }
 
 /*
  * Move the extents of every possible CPU's buffer into requests and send
- * them.  Offline CPUs are drained too: whatever a CPU recorded before it
- * went down goes out with the next drain.  Returns false if a CPU kept
- * its buffer busy for NUMAHINT_TOUCH_DRAIN_PASSES passes.
+ * them, each taken on its own CPU, with CPU hotplug held off.  Offline
+ * CPUs are drained too: whatever a CPU recorded before it went down goes
+ * out with the next drain.  Returns false if a CPU kept its buffer busy
+ * for NUMAHINT_TOUCH_DRAIN_PASSES passes.
  */
 static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 {
 	struct numahint_touch_buf *buf = NULL;
-	struct virtio_numahint_touch *entry;
-	struct numahint_touch_extent *ext;
-	struct numahint_touch_cpu *tc;
-	unsigned int cpu, pass, n, i;
+	struct numahint_touch_take take;
+	unsigned int cpu, pass;
 	bool drained = true;
-	u32 cpu_id, nr = 0;
+	u32 nr = 0;
 
+	cpus_read_lock();
 	for_each_possible_cpu(cpu) {
-		tc = per_cpu_ptr(vnh->touch_cpu, cpu);
-		cpu_id = virtnumahint_cpu_arch_id(cpu);
-		for (pass = 0; READ_ONCE(tc->nr); pass++) {
+		take.tc = per_cpu_ptr(vnh->touch_cpu, cpu);
+		take.cpu_id = virtnumahint_cpu_arch_id(cpu);
+		for (pass = 0; READ_ONCE(take.tc->nr); pass++) {
 			if (pass == NUMAHINT_TOUCH_DRAIN_PASSES) {
 				drained = false;
 				break;
@@ -1210,24 +1274,19 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 					buf->nr_pages = 0;
 			}
 			if (!buf) {
-				virtnumahint_touch_discard(vnh, tc);
+				/* Nowhere to send them: count them unsent. */
+				take.entries = NULL;
+				virtnumahint_touch_take_from(cpu, &take);
+				atomic64_add(take.nr,
+					     &vnh->stats[NUMAHINT_STAT_TOUCH_UNSENT]);
 				break;
 			}
 
-			raw_spin_lock_irq(&tc->lock);
-			n = min_t(unsigned int, tc->nr, vnh->touch_batch - nr);
-			tc->nr -= n;
-			for (i = 0; i < n; i++) {
-				ext = &tc->buf[tc->nr + i];
-				entry = &buf->req->entries[nr + i];
-				entry->addr = cpu_to_le64(ext->addr);
-				entry->nr_pages = cpu_to_le32(ext->nr_pages);
-				entry->cpu_id = cpu_to_le32(cpu_id);
-				buf->nr_pages += ext->nr_pages;
-			}
-			raw_spin_unlock_irq(&tc->lock);
-
-			nr += n;
+			take.entries = &buf->req->entries[nr];
+			take.room = vnh->touch_batch - nr;
+			virtnumahint_touch_take_from(cpu, &take);
+			buf->nr_pages += take.nr_pages;
+			nr += take.nr;
 			if (nr == vnh->touch_batch) {
 				virtnumahint_touch_send(vnh, buf, nr);
 				buf = NULL;
@@ -1235,6 +1294,7 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 			}
 		}
 	}
+	cpus_read_unlock();
 
 	if (buf && nr) {
 		virtnumahint_touch_send(vnh, buf, nr);
@@ -1254,7 +1314,7 @@ static void virtnumahint_touch_work(struct work_struct *work)
 
 	WRITE_ONCE(vnh->touch_armed, false);
 	/*
-	 * Order the clear before the drain's buffer locks: a probe that
+	 * Order the clear before the drain's cross-calls: a probe that
 	 * adds a first extent after we drained its CPU sees it clear.
 	 */
 	smp_mb();
@@ -1266,7 +1326,6 @@ static void virtnumahint_touch_work(struct work_struct *work)
 static int virtnumahint_alloc_touch_cpu(struct virtio_numahint *vnh)
 {
 	struct numahint_touch_cpu __percpu *touch_cpu;
-	unsigned int cpu;
 
 	if (vnh->touch_cpu)
 		return 0;
@@ -1274,8 +1333,6 @@ static int virtnumahint_alloc_touch_cpu(struct virtio_numahint *vnh)
 	touch_cpu = alloc_percpu(struct numahint_touch_cpu);
 	if (!touch_cpu)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu)
-		raw_spin_lock_init(&per_cpu_ptr(touch_cpu, cpu)->lock);
 	/* sysfs reads the per-CPU counters without touch_mutex. */
 	smp_store_release(&vnh->touch_cpu, touch_cpu);
 	return 0;
