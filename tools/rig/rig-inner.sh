@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The rerun scenario, in the rig's inner guest (run by tools/vm/init.sh as
-# /etc/numahint/run).  App A, pinned to vCPU 1 (host node 1), touches
-# rig.mib MiB and exits; app B starts at once on vCPU 0 (host node 0),
-# touches rig.bmib MiB and holds it while the outer VM samples host
-# placement (at "RIG-MARK B touched" and "RIG-MARK B held SEC").
+# /etc/numahint/run).  App A, pinned to the last vCPU (vCPU 1 on the
+# two-node rig: host node 1; vCPU 3 on four nodes: node 3, the farthest
+# from node 0), touches rig.mib MiB and exits; app B starts at once on
+# vCPU 0 (host node 0), touches rig.bmib MiB and holds it while the outer
+# VM samples host placement (at "RIG-MARK B touched" and
+# "RIG-MARK B held SEC").  Below, "vCPU 1" stands for that last vCPU.
 #
 # Variants (rig.variant=):
 #   rerun       as above;
@@ -33,6 +35,12 @@
 #               CPU's per-CPU lists (6.1 keeps up to ~6,900 pages there in
 #               a 1 GiB guest), where B's allocations find them first;
 #               freed on vCPU 1, most would stay out of B's reach.
+#   threads     A and B each run one thread per vCPU, each thread pinned
+#               to its vCPU and touching its own rig.mib MiB chunk, as
+#               OpenMP codes first-touch their data; B's threads run
+#               rotated by one (thread t on vCPU t + 1), so that each
+#               reuses memory of another node; each chunk's frames are
+#               printed as RIG-GPA B.cpuK;
 #   stress      no A and B: the no-data-lost stress program
 #               (selftests/numahint/numahint_stress) runs on both vCPUs at
 #               once, rig.stress=BYTES each, so that each reuses memory the
@@ -64,6 +72,8 @@ for arg in $cmdline; do
 done
 bmib=${bmib:-$mib}
 bflags=
+# A's vCPU: the last (the farthest node from B's with more than two).
+acpu=$(($(grep -c '^processor' /proc/cpuinfo) - 1))
 
 drivers=
 for d in /sys/bus/virtio/devices/*/driver; do
@@ -97,22 +107,27 @@ fi
 
 case "$variant" in
 rerun | big | bigreuse | hugetlb)
-	taskset -c 1 /tests/rig-touch A "$mib" --save /tmp/a.pfn ||
+	taskset -c "$acpu" /tests/rig-touch A "$mib" --save /tmp/a.pfn ||
 		echo "RIG-ERROR A failed"
+	;;
+threads)
+	bflags="--threads $((acpu + 1)) --rotate 1"
+	taskset -c "$acpu" /tests/rig-touch A "$mib" --threads $((acpu + 1)) \
+		--save /tmp/a.pfn || echo "RIG-ERROR A failed"
 	;;
 guestthp)
 	bflags=--huge
-	taskset -c 1 /tests/rig-touch A "$mib" --huge --save /tmp/a.pfn ||
+	taskset -c "$acpu" /tests/rig-touch A "$mib" --huge --save /tmp/a.pfn ||
 		echo "RIG-ERROR A failed"
 	;;
 slow)
 	bflags="--nohuge --rate $rate"
-	taskset -c 1 /tests/rig-touch A "$mib" --free-cpu 0 --save /tmp/a.pfn ||
+	taskset -c "$acpu" /tests/rig-touch A "$mib" --free-cpu 0 --save /tmp/a.pfn ||
 		echo "RIG-ERROR A failed"
 	;;
 fragmented)
 	bflags=--nohuge
-	taskset -c 1 /tests/rig-touch A "$mib" --nohuge --fragment \
+	taskset -c "$acpu" /tests/rig-touch A "$mib" --nohuge --fragment \
 		--free-cpu 0 --save /tmp/a.pfn \
 		--ready /tmp/a.ready --wait 900 &
 	for _ in $(seq 3000); do

@@ -1,16 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# The two-node rig's outer VM: its run script (tools/vm/init.sh runs it as
+# The rig's outer VM: its run script (tools/vm/init.sh runs it as
 # /etc/numahint/run, after mounting /proc, /sys, /dev).  It plays the host:
 # starts the inner QEMU (/tests/qemu-system-x86_64, argv from
 # /tests/rig-config-NAME.args, one argument a line), pins the inner vCPU
 # threads to CPUs of different nodes, follows the inner console and samples
 # host placement of the pages the inner scenario names.
 #
-# Kernel command line: rig.config=NAME, rig.hold=SEC (how long B holds
+# Kernel command line: rig.config=NAME, rig.nodes=N (the nodes the rig
+# uses, default 2), rig.hold=SEC (how long B holds
 # before the second sample, default 5), rig.hugepages=N (reserve N 2 MiB
-# huge pages on each of the two nodes and mount hugetlbfs on
+# huge pages on each of the rig's nodes and mount hugetlbfs on
 # /dev/hugepages, for inner guest RAM on hugetlbfs), rig.collapse=1
 # (right after B touched, collapse the inner QEMU's 4 KiB-mapped guest RAM
 # into THPs as khugepaged would: rig-collapse).
@@ -20,13 +21,16 @@
 #   RIG_DIR=DIR      the staged files (default /tests)
 #   RIG_CONFIG=NAME  the configuration (default: rig.config= above)
 #   RIG_TMP=DIR      its sockets and scratch files (default /tmp)
-#   RIG_NODES="A B"  the host nodes that play node 0 and node 1 (default
-#                    "0 1"; on a host of more nodes, any two)
+#   RIG_NODES="A B"  the host nodes that play node 0, node 1, ... (default
+#                    "0 1", or 0 to N-1 with rig.nodes=N; on a host of
+#                    more nodes, any of them)
 #
 # Lines for tools/numahint-rig (all others are for people):
 #   RIG-OUTER ...                   what the outer side did
 #   inner: ...                      a line of the inner console
-#   RIG-RESULT key=value ...        measurements
+#   RIG-RESULT key=value ...        measurements (what=B: all of B's
+#                                   pages; what=B.cpuK: the chunk of B's
+#                                   thread on vCPU K, threads variant)
 #   RIG-STATS phase=P {json}        the numahint device's counters (qom-get)
 #   RIG-FAIL reason                 the scenario could not be measured
 #   RIG-END                         the outer side is done
@@ -36,22 +40,25 @@ T=${RIG_TMP:-/tmp}
 HMP=$T/inner-hmp.sock
 FIFO=$T/inner-console
 GPAS=$T/b-gpas
-# shellcheck disable=SC2086 # two words
-set -- ${RIG_NODES:-0 1}
-host_node0=$1
-host_node1=$2
 
 config=${RIG_CONFIG:-}
 hugepages=0
 collapse=0
+rig_nodes=2
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	rig.config=*) [ -n "$config" ] || config=${arg#*=} ;;
+	rig.nodes=*) rig_nodes=${arg#*=} ;;
 	rig.hugepages=*) hugepages=${arg#*=} ;;
 	rig.collapse=*) collapse=${arg#*=} ;;
 	esac
 done
+# The host nodes that play the rig's node 0, 1, ...
+host_nodes=${RIG_NODES:-$(seq -s ' ' 0 $((rig_nodes - 1)))}
+# shellcheck disable=SC2086 # words
+set -- $host_nodes
+rig_nodes=$#
 args="$R"/rig-config-$config.args
 if [ -z "$config" ] || [ ! -f "$args" ]; then
 	echo "RIG-FAIL no configuration '$config' in this initramfs"
@@ -59,9 +66,9 @@ if [ -z "$config" ] || [ ! -f "$args" ]; then
 	exit 1
 fi
 
-# The host node that plays node $1 (0 or 1).
+# The host node that plays node $1 (0 to rig_nodes - 1).
 host_node() {
-	if [ "$1" -eq 0 ]; then echo "$host_node0"; else echo "$host_node1"; fi
+	echo "$host_nodes" | awk -v k="$1" '{ print $(k + 1) }'
 }
 first_cpu() {
 	cpus=$(cat "/sys/devices/system/node/node$(host_node "$1")/cpulist" \
@@ -69,29 +76,32 @@ first_cpu() {
 	cpus=${cpus%%,*}
 	echo "${cpus%%-*}"
 }
-cpu1=$(first_cpu 1)
+last=$((rig_nodes - 1))
+cpu_last=$(first_cpu "$last")
 nodes=0
 for node in /sys/devices/system/node/node[0-9]*; do
 	[ -d "$node" ] && nodes=$((nodes + 1))
 done
-echo "RIG-OUTER nodes=$nodes as-node0=$host_node0 as-node1=$host_node1" \
-	"node0-cpus=$(cat "/sys/devices/system/node/node$host_node0/cpulist")" \
-	"node1-cpus=$(cat "/sys/devices/system/node/node$host_node1/cpulist" \
-		2>/dev/null)" \
+as='' cpus=''
+for k in $(seq 0 "$last"); do
+	as="$as as-node$k=$(host_node "$k")"
+	cpus="$cpus node$k-cpus=$(cat "/sys/devices/system/node/node$(host_node "$k")/cpulist" 2>/dev/null)"
+done
+echo "RIG-OUTER nodes=$nodes$as$cpus" \
 	"thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled)" \
 	"numa_balancing=$(cat /proc/sys/kernel/numa_balancing 2>/dev/null)" \
 	"kvm=$([ -e /dev/kvm ] && echo yes || echo no)"
-if [ -z "$cpu1" ]; then
-	echo "RIG-FAIL the host has no NUMA node $host_node1 with CPUs"
+if [ -z "$cpu_last" ]; then
+	echo "RIG-FAIL the host has no NUMA node $(host_node "$last") with CPUs"
 	echo "RIG-END"
 	exit 1
 fi
 
-# Huge pages for inner RAM on hugetlbfs, on both nodes (the inner guest
-# touches memory on both, and placement moves pages between them).
+# Huge pages for inner RAM on hugetlbfs, on every node (the inner guest
+# touches memory on all, and placement moves pages between them).
 if [ "$hugepages" -gt 0 ]; then
 	got=
-	for n in "$host_node0" "$host_node1"; do
+	for n in $host_nodes; do
 		h=/sys/devices/system/node/node$n/hugepages/hugepages-2048kB
 		echo "$hugepages" >"$h/nr_hugepages" 2>/dev/null
 		got="$got node$n=$(cat "$h/nr_hugepages" 2>/dev/null)"
@@ -116,17 +126,18 @@ while IFS= read -r a; do
 done <"$args"
 echo "RIG-OUTER config=$config inner: $*"
 
-rm -f "$FIFO" "$GPAS"
+rm -f "$FIFO" "$GPAS" "$T"/gpas-B.*
 mkfifo "$FIFO"
 "$@" -monitor "unix:$HMP,server=on,wait=off" >"$FIFO" 2>"$T/inner-stderr" &
 qpid=$!
 
-# The inner vCPUs (-smp N): the first half goes to node 0, the second to
-# node 1, vCPU k of a node pinned to that node's k-th CPU.
+# The inner vCPUs (-smp N), split evenly over the rig's nodes in order:
+# with 2 nodes the first half goes to node 0, the second to node 1; vCPU
+# k of a node pinned to that node's k-th CPU.
 smp=$(awk 'prev == "-smp" { print; exit } { prev = $0 }' "$args")
 smp=${smp%%,*}
 smp=${smp:-1}
-per_node=$((smp / 2))
+per_node=$((smp / rig_nodes))
 [ "$per_node" -ge 1 ] || per_node=1
 nth_cpu() {
 	# The K-th (from 0) CPU of node N's cpulist, e.g. "0-1,4".
@@ -158,7 +169,7 @@ nth_cpu() {
 				v=${comm#CPU }
 				v=${v%/*}
 				node=$((v / per_node))
-				[ "$node" -le 1 ] || node=1
+				[ "$node" -le "$last" ] || node=$last
 				cpu=$(nth_cpu "$node" $((v % per_node)))
 				if [ -z "$cpu" ] ||
 					! taskset -p -c "$cpu" "${task##*/}" >/dev/null; then
@@ -218,12 +229,18 @@ host_counters() {
 			$10, $12, ($14 + $15) / tck }' "/proc/$qpid/stat"
 }
 
-# B's pages, as each sample saw them.
+# B's pages, as each sample saw them; then each of B's threads' chunk
+# (RIG-GPA B.cpuK, the threads variant).
 place_b() {
 	for phase in "$@"; do
 		[ -f "$T/nodes-$phase" ] || continue
 		echo "RIG-RESULT phase=$phase what=B" \
 			"$("$R"/rig-placement --from "$T/nodes-$phase" "$GPAS")"
+		for part in "$T"/gpas-B.*; do
+			[ -f "$part" ] || continue
+			echo "RIG-RESULT phase=$phase what=${part#"$T"/gpas-}" \
+				"$("$R"/rig-placement --from "$T/nodes-$phase" "$part")"
+		done
 	done
 }
 
@@ -233,7 +250,15 @@ while IFS= read -r line; do
 	line=${line%"$cr"}
 	echo "inner: $line"
 	case "$line" in
-	"RIG-GPA "*) echo "$line" >>"$GPAS" ;;
+	"RIG-GPA "*)
+		echo "$line" >>"$GPAS"
+		# A thread's chunk (B.cpuK) also on its own.
+		part=${line#RIG-GPA }
+		part=${part%% *}
+		case "$part" in
+		B.cpu[0-9]*) echo "$line" >>"$T/gpas-$part" ;;
+		esac
+		;;
 	"RIG-REUSE "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"RIG-TOUCH "*) echo "RIG-RESULT ${line#RIG-}" ;;
 	"RIG-STRESS "*) echo "RIG-RESULT ${line#RIG-}" ;;

@@ -4,8 +4,8 @@
  * guest (as root, for the frame numbers in /proc/self/pagemap).
  *
  *   rig-touch NAME MIB [--nohuge | --huge] [--rate MIBPS] [--fragment]
- *             [--free-cpu CPU] [--save FILE] [--ready FILE]
- *             [--compare FILE] [--hold SEC] [--wait SEC]
+ *             [--threads N [--rotate R]] [--free-cpu CPU] [--save FILE]
+ *             [--ready FILE] [--compare FILE] [--hold SEC] [--wait SEC]
  *
  * Maps MIB MiB of anonymous memory (--nohuge: in 4 KiB pages, with
  * MADV_NOHUGEPAGE; --huge: MADV_HUGEPAGE, so that the kernel compacts for
@@ -14,7 +14,15 @@
  * heap slowly), and reads the guest-physical frame of each page from
  * /proc/self/pagemap.  It prints "RIG-TOUCH NAME pages=N present=P cpu=C
  * seconds=S thp_kib=K" (K: its memory in transparent huge pages, from
- * /proc/self/smaps).  Then:
+ * /proc/self/smaps).
+ *   --threads N     N threads, as an OpenMP code first-touches its data:
+ *                   thread t pinned to CPU (t + R) % N (--rotate R,
+ *                   default 0) writes its own MIB MiB chunk (N * MIB in
+ *                   all), all starting at once; each prints
+ *                   "RIG-THREAD NAME t=T cpu=C pages=N seconds=S", and
+ *                   --hold prints each chunk's frames as its own list,
+ *                   "RIG-GPA NAME.cpuC ..." (their union is all frames).
+ * Then:
  *   --fragment      frees every other page (MADV_DONTNEED on the odd
  *                   ones) and keeps the rest: the free memory it leaves
  *                   never merges into blocks that page reporting takes;
@@ -40,6 +48,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -102,6 +111,45 @@ static long thp_kib(const char *mem, size_t len)
 	return kib;
 }
 
+/* One writer: its chunk of the memory, and the CPU it runs on. */
+struct toucher {
+	char *mem;		/* first byte of its chunk */
+	size_t first, pages;	/* its pages, by index in the whole mapping */
+	int cpu;		/* pinned there; -1: stays where it is */
+	double rate;		/* MiB/s, 0: as fast as it can */
+	double seconds;		/* time it took */
+	pthread_barrier_t *start;	/* all threads start at once, or NULL */
+};
+
+static void *touch(void *arg)
+{
+	struct toucher *w = arg;
+	long page = sysconf(_SC_PAGESIZE);
+	double t0;
+	size_t i;
+
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			die("sched_setaffinity");
+	}
+	if (w->start)
+		pthread_barrier_wait(w->start);
+	t0 = now();
+	for (i = 0; i < w->pages; i++) {
+		/* --rate: no faster than MIBPS, 64 KiB (16 pages) at a time. */
+		if (w->rate > 0 && i % 16 == 0)
+			sleep_s(t0 + (double)i * page / (w->rate * (1 << 20)) -
+				now());
+		memset(w->mem + i * page, 0x5a ^ (int)(w->first + i), page);
+	}
+	w->seconds = now() - t0;
+	return NULL;
+}
+
 static uint64_t *read_frames(const char *path, size_t *count)
 {
 	FILE *f = fopen(path, "rb");
@@ -127,16 +175,20 @@ int main(int argc, char **argv)
 	double hold = -1, wait = -1, rate = 0, t0, t1;
 	int fragment = 0, nohuge = 0, huge = 0, free_cpu = -1;
 	long page = sysconf(_SC_PAGESIZE);
-	size_t pages, i, present = 0;
+	size_t pages, i, present = 0, nthreads = 1, rotate = 0, t;
+	struct toucher *workers;
+	pthread_barrier_t start;
+	pthread_t *tids;
+	uint64_t *frames, *raw = NULL;
 	int nonzero = 0;
-	uint64_t *frames;
 	char *mem;
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: rig-touch NAME MIB [--nohuge | --huge] "
-			"[--rate MIBPS] [--fragment] [--free-cpu CPU] "
+			"[--rate MIBPS] [--fragment] [--threads N [--rotate R]] "
+			"[--free-cpu CPU] "
 			"[--save FILE] [--ready FILE] [--compare FILE] "
 			"[--hold SEC] [--wait SEC]\n");
 		return 2;
@@ -174,6 +226,10 @@ int main(int argc, char **argv)
 			wait = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--rate"))
 			rate = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--threads"))
+			nthreads = strtoul(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--rotate"))
+			rotate = strtoul(argv[i + 1], NULL, 0);
 		else {
 			fprintf(stderr, "rig-touch: unknown option %s\n",
 				argv[i]);
@@ -185,6 +241,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rig-touch: --nohuge or --huge, not both\n");
 		return 2;
 	}
+	if (nthreads < 1 || (nthreads > 1 && fragment)) {
+		fprintf(stderr, "rig-touch: --threads wants N >= 1, and not "
+			"--fragment\n");
+		return 2;
+	}
+	pages *= nthreads;
 
 	mem = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -194,13 +256,32 @@ int main(int argc, char **argv)
 		die("madvise(MADV_NOHUGEPAGE)");
 	if (huge && madvise(mem, pages * page, MADV_HUGEPAGE))
 		die("madvise(MADV_HUGEPAGE)");
+	workers = calloc(nthreads, sizeof(*workers));
+	tids = calloc(nthreads, sizeof(*tids));
+	if (!workers || !tids)
+		die("calloc");
+	for (t = 0; t < nthreads; t++) {
+		workers[t].first = t * (pages / nthreads);
+		workers[t].mem = mem + workers[t].first * page;
+		workers[t].pages = pages / nthreads;
+		workers[t].cpu = nthreads > 1 ? (int)((t + rotate) % nthreads)
+					      : -1;
+		workers[t].rate = rate;
+		workers[t].start = nthreads > 1 ? &start : NULL;
+	}
 	t0 = now();
-	for (i = 0; i < pages; i++) {
-		/* --rate: no faster than MIBPS, 64 KiB (16 pages) at a time. */
-		if (rate > 0 && i % 16 == 0)
-			sleep_s(t0 + (double)i * page / (rate * (1 << 20)) -
-				now());
-		memset(mem + i * page, 0x5a ^ (int)i, page);
+	if (nthreads == 1) {
+		touch(&workers[0]);
+	} else {
+		pthread_barrier_init(&start, NULL, nthreads);
+		for (t = 0; t < nthreads; t++) {
+			errno = pthread_create(&tids[t], NULL, touch,
+					       &workers[t]);
+			if (errno)
+				die("pthread_create");
+		}
+		for (t = 0; t < nthreads; t++)
+			pthread_join(tids[t], NULL);
 	}
 	t1 = now();
 
@@ -212,6 +293,13 @@ int main(int argc, char **argv)
 	    (ssize_t)(pages * 8))
 		die("pread pagemap");
 	close(fd);
+	if (nthreads > 1) {
+		/* Each chunk's frames, for its own list at --hold. */
+		raw = malloc(pages * 8);
+		if (!raw)
+			die("malloc");
+		memcpy(raw, frames, pages * 8);
+	}
 	for (i = 0; i < pages; i++) {
 		if (!(frames[i] & RIG_PM_PRESENT))
 			continue;
@@ -224,6 +312,10 @@ int main(int argc, char **argv)
 	printf("RIG-TOUCH %s pages=%zu present=%zu cpu=%d seconds=%.2f "
 	       "thp_kib=%ld\n", name, pages, present, sched_getcpu(), t1 - t0,
 	       thp_kib(mem, pages * page));
+	for (t = 0; nthreads > 1 && t < nthreads; t++)
+		printf("RIG-THREAD %s t=%zu cpu=%d pages=%zu seconds=%.2f\n",
+		       name, t, workers[t].cpu, workers[t].pages,
+		       workers[t].seconds);
 	if (present && !nonzero)
 		printf("RIG-ERROR rig-touch: pagemap shows no frame numbers "
 		       "(not root?)\n");
@@ -273,7 +365,22 @@ int main(int argc, char **argv)
 		/* The first sample is taken at the mark: before the frames. */
 		t0 = now();
 		printf("RIG-MARK %s touched\n", name);
-		rig_print_ranges(name, frames, present);
+		if (nthreads == 1)
+			rig_print_ranges(name, frames, present);
+		for (t = 0; nthreads > 1 && t < nthreads; t++) {
+			uint64_t *chunk = raw + workers[t].first;
+			size_t n = 0;
+			char part[64];
+
+			for (i = 0; i < workers[t].pages; i++) {
+				if (chunk[i] & RIG_PM_PRESENT)
+					chunk[n++] = chunk[i] & RIG_PM_PFN_MASK;
+			}
+			qsort(chunk, n, 8, rig_cmp_u64);
+			snprintf(part, sizeof(part), "%s.cpu%d", name,
+				 workers[t].cpu);
+			rig_print_ranges(part, chunk, n);
+		}
 		sleep_s(hold - (now() - t0));
 		printf("RIG-MARK %s held %g\n", name, hold);
 		if (wait < 0)
