@@ -916,18 +916,20 @@ static int touch_filter = NUMAHINT_TOUCH_USER_MOVABLE;
  * it is a first touch when all the bits of its filter's mask are set.
  */
 #define NUMAHINT_TOUCH_MOVABLE_TYPE	BIT_ULL(32)
+#define NUMAHINT_TOUCH_GFP(flags)	((__force u64)(flags))
+#define NUMAHINT_TOUCH_USER_MOVABLE_MASK \
+	(NUMAHINT_TOUCH_GFP(__GFP_HARDWALL | __GFP_MOVABLE) | \
+	 NUMAHINT_TOUCH_MOVABLE_TYPE)
 
 static const u64 virtnumahint_touch_filter_masks[] = {
-	[NUMAHINT_TOUCH_USER_MOVABLE]	= __GFP_HARDWALL | __GFP_MOVABLE |
-					  NUMAHINT_TOUCH_MOVABLE_TYPE,
-	[NUMAHINT_TOUCH_USER]		= __GFP_HARDWALL,
+	[NUMAHINT_TOUCH_USER_MOVABLE]	= NUMAHINT_TOUCH_USER_MOVABLE_MASK,
+	[NUMAHINT_TOUCH_USER]		= NUMAHINT_TOUCH_GFP(__GFP_HARDWALL),
 	[NUMAHINT_TOUCH_MOVABLE]	= NUMAHINT_TOUCH_MOVABLE_TYPE,
 	[NUMAHINT_TOUCH_ALL]		= 0,
 };
 
 /* touch_filter's mask, read by the probe: one load and one test. */
-static u64 virtnumahint_touch_filter_mask =
-	__GFP_HARDWALL | __GFP_MOVABLE | NUMAHINT_TOUCH_MOVABLE_TYPE;
+static u64 virtnumahint_touch_filter_mask = NUMAHINT_TOUCH_USER_MOVABLE_MASK;
 
 static int virtnumahint_touch_filter_set(const char *val,
 					 const struct kernel_param *kp)
@@ -965,7 +967,7 @@ MODULE_PARM_DESC(touch_filter,
 static bool virtnumahint_touch_wanted(gfp_t gfp_flags, int migratetype)
 {
 	u64 mask = READ_ONCE(virtnumahint_touch_filter_mask);
-	u64 key = (__force u64)gfp_flags;
+	u64 key = NUMAHINT_TOUCH_GFP(gfp_flags);
 
 	if (migratetype == MIGRATE_MOVABLE)
 		key |= NUMAHINT_TOUCH_MOVABLE_TYPE;
