@@ -244,6 +244,72 @@ place_b() {
 	done
 }
 
+# Raw snapshots for numahint-stat (tools/numahint/stat.py), which replays
+# them from this console (`numahint-stat --replay LOG`) through the code
+# it reads a live VM with: every rig.stat=SEC seconds (default 2; 0: none)
+# the inner guest RAM's lines of /proc/PID/maps and numa_maps, where each
+# vCPU thread last ran and the device's counters, on lines of their own
+# (NUMAHINT-STAT ...), so the outer VM needs no Python.
+stat_every=2
+for arg in $cmdline; do
+	case "$arg" in rig.stat=*) stat_every=${arg#*=} ;; esac
+done
+stat_snapshots() {
+	until blocks=$("$R"/rig-hmp "$HMP" info ramblock 2>/dev/null |
+		awk '$1 == "pc.ram" || $1 == "rig.ram"') && [ -n "$blocks" ]; do
+		[ -d /proc/$qpid ] || return
+		sleep 1
+	done
+	echo "NUMAHINT-STAT begin pid=$qpid device=nh0 every=$stat_every"
+	for node in /sys/devices/system/node/node[0-9]*; do
+		echo "NUMAHINT-STAT node ${node##*node} $(cat "$node/cpulist")"
+	done
+	echo "$blocks" | sed 's/^/NUMAHINT-STAT ramblock /'
+	# The host address ranges of guest RAM, zero-padded hex: awk compares
+	# them as strings.
+	ranges=$(echo "$blocks" | while read -r _ _ _ _ used _ hva _; do
+		printf '%016x-%016x ' $((hva)) $((hva + used))
+	done)
+	while [ -d /proc/$qpid ]; do
+		echo "NUMAHINT-STAT sample uptime=$(cut -d' ' -f1 /proc/uptime) time=$(date +%s)"
+		awk -v ranges="$ranges" '
+			function pad(a) { a = sprintf("%16s", a); gsub(/ /, "0", a); return "x" a }
+			FNR == NR {
+				split($1, vma, "-")
+				n = split(ranges, r, /[- ]/)
+				for (i = 1; i + 1 <= n; i += 2)
+					if (pad(vma[1]) < "x" r[i + 1] && pad(vma[2]) > "x" r[i]) {
+						keep[vma[1]] = 1
+						print "NUMAHINT-STAT maps " $0
+						break
+					}
+				next
+			}
+			$1 in keep { print "NUMAHINT-STAT numa_maps " $0 }' \
+			"/proc/$qpid/maps" "/proc/$qpid/numa_maps" 2>/dev/null
+		for task in /proc/"$qpid"/task/*; do
+			case "$(cat "$task/comm" 2>/dev/null)" in
+			"CPU "*"/TCG" | "CPU "*"/KVM") ;;
+			*) continue ;;
+			esac
+			v=$(cat "$task/comm" 2>/dev/null)
+			v=${v#CPU }
+			# The CPU it last ran on: field 39 of stat, the 37th after
+			# the command name (which holds a space).
+			cpu=$(sed 's/.*) //' "$task/stat" 2>/dev/null | awk '{ print $37 }')
+			[ -n "$cpu" ] && echo "NUMAHINT-STAT vcpu ${v%/*} ${task##*/} $cpu"
+		done
+		stats=$(device_stats)
+		[ -n "$stats" ] && echo "NUMAHINT-STAT stats $stats"
+		sleep "$stat_every"
+	done
+}
+stat_pid=
+if [ "$stat_every" != 0 ]; then
+	stat_snapshots &
+	stat_pid=$!
+fi
+
 cr=$(printf '\r')
 start=$(cut -d' ' -f1 /proc/uptime)
 while IFS= read -r line; do
@@ -316,6 +382,7 @@ end=$(cut -d' ' -f1 /proc/uptime)
 echo "RIG-RESULT inner-seconds=$(awk "BEGIN { print $end - $start }")"
 
 # Stop the inner QEMU (the scenario holds its memory until then).
+[ -z "$stat_pid" ] || kill "$stat_pid" 2>/dev/null
 "$R"/rig-hmp "$HMP" quit >/dev/null 2>&1
 for _ in $(seq 50); do
 	[ -d /proc/$qpid ] || break
