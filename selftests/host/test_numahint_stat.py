@@ -3,6 +3,11 @@
 """tools/numahint-stat against a real QEMU.
 
 - its parsers, on fixed /proc and `info ramblock` text;
+- --replay on a small rig console log (data/numahint-stat-rig.log, the
+  NUMAHINT-STAT snapshots tools/rig/rig-outer.sh prints): guest RAM per
+  node over exactly the RAM block's mappings, rates that are the
+  counters' differences over the outer VM's uptime, a snapshot cut short
+  left out, --interval, the screen and --plot;
 - a paused QEMU (no guest) whose guest RAM is a preallocated 64 MiB
   backend: numahint-stat finds the device by type with no id, takes
   QEMU's pid from the QMP socket, counts exactly the backend's 64 MiB
@@ -35,6 +40,7 @@ from numahint_stats import NAMES
 REPO = Path(__file__).resolve().parents[2]
 
 TOOL = REPO / "tools" / "numahint-stat"
+RIG_LOG = Path(__file__).resolve().parent / "data" / "numahint-stat-rig.log"
 QEMU = os.environ.get("NUMAHINT_QEMU", str(default_qemu()))
 MIB = 1 << 20
 
@@ -95,6 +101,72 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(rates["rejected"], 3.0)
         # A counter the device does not have is unknown, not zero.
         self.assertIsNone(rates["huge-split"])
+
+
+class ReplayTest(unittest.TestCase):
+    """The rig's outer VM has no Python: it prints raw snapshots on its
+    console, which --replay reads through the live parsers and rates."""
+
+    def test_json(self):
+        out = run_tool("--replay", str(RIG_LOG), "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("1 snapshot cut short, left out", out.stderr)
+        reports = json_reports(out.stdout)
+        # Four whole snapshots: the first is the rates' baseline.
+        self.assertEqual(len(reports), 3, out.stdout)
+        self.assertEqual([r["elapsed"] for r in reports], [2.5, 5.0, 7.5])
+        self.assertEqual({(r["pid"], r["device"]) for r in reports},
+                         {(160, "nh0")})
+        # Both of the RAM block's mappings, the second 4 MiB on node 1.
+        self.assertEqual([r["ram"]["nodes"] for r in reports], [
+            {"0": 12288 * 4096, "1": 5120 * 4096},
+            {"0": 20480 * 4096, "1": 3072 * 4096},
+            {"0": 20480 * 4096, "1": 3072 * 4096}])
+        self.assertEqual(reports[0]["vcpus"], [
+            {"cpu": 0, "thread": 166, "host-cpu": 0, "node": 0},
+            {"cpu": 1, "thread": 167, "host-cpu": 2, "node": 1}])
+        self.assertEqual(reports[0]["on-vcpu-nodes"], 1.0)
+        self.assertEqual(reports[0]["gauges"]["pages-pending"], 7)
+        # Every rate is its counters' difference over the uptime between
+        # two snapshots.
+        self.assertEqual(reports[0]["rates"]["discarded-mib"], 2.0)
+        self.assertEqual(reports[0]["rates"]["events"], 200.0)
+        self.assertEqual(reports[1]["rates"]["pages-moved"], 800.0)
+        self.assertEqual(reports[1]["rates"]["rejected"], 0.4)
+        self.assertTrue(all(v == 0 for v in reports[2]["rates"].values()))
+        self.assertEqual(set(reports[0]["stats"]), set(NAMES))
+
+    def test_interval_screen_and_plot(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            png = Path(tmp) / "rig.png"
+            out = run_tool("--replay", str(RIG_LOG), "--csv", "--plot",
+                           str(png))
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertGreater(png.stat().st_size, 10000)
+            self.assertTrue(png.read_bytes().startswith(b"\x89PNG"))
+        out = run_tool("--replay", str(RIG_LOG), "--interval", "5")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        # At least 5 s apart: the snapshots at 0 and 5 s of 0, 2.5, 5, 7.5.
+        self.assertEqual(out.stdout.count("numahint-stat: QEMU pid 160, nh0, "
+                                          "from numahint-stat-rig.log"), 1,
+                         out.stdout)
+        self.assertIn("rates over 5.0 s", out.stdout)
+        self.assertRegex(out.stdout, r"resident \(MiB\) +80\.0 +12\.0 +92\.0")
+        self.assertRegex(out.stdout, r"pages moved +600\.0 +3000")
+        out = run_tool("--replay", str(RIG_LOG), "--csv", "--once")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(len(out.stdout.splitlines()), 2, out.stdout)
+
+    def test_usage(self):
+        self.assertEqual(run_tool().returncode, 2)
+        self.assertEqual(run_tool("/tmp/qmp.sock", "--replay",
+                                  str(RIG_LOG)).returncode, 2)
+        with tempfile.NamedTemporaryFile("w", suffix=".log") as empty:
+            empty.write("no snapshots here\n")
+            empty.flush()
+            out = run_tool("--replay", empty.name)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no NUMAHINT-STAT snapshots", out.stderr)
 
 
 class PausedQEMU:

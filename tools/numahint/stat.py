@@ -3,6 +3,7 @@
 virtio-numahint device, refreshing like numastat or `virsh domstats`.
 
     numahint-stat [options] QMP-SOCKET
+    numahint-stat [options] --replay LOG
 
 Every INTERVAL seconds it shows
 
@@ -22,8 +23,27 @@ given with --device.  QEMU's pid is that of the QMP socket's peer unless
 may hold the QMP socket: a second -qmp unix:PATH,server=on,wait=off
 serves this tool while the first serves libvirt or a test.
 
+With --replay it reads no QEMU but a log of raw snapshots of one, the
+lines `NUMAHINT-STAT ...` that the rig's outer VM prints on its console
+(tools/rig/rig-outer.sh, which has no Python), anywhere in a line:
+
+  NUMAHINT-STAT begin pid=PID device=ID        once, first
+  NUMAHINT-STAT node N CPULIST                 each host node
+  NUMAHINT-STAT ramblock LINE                  `info ramblock` of guest RAM
+  NUMAHINT-STAT sample uptime=S time=EPOCH     a snapshot, then its lines:
+  NUMAHINT-STAT maps LINE                      /proc/PID/maps, guest RAM
+  NUMAHINT-STAT numa_maps LINE                 /proc/PID/numa_maps, same
+  NUMAHINT-STAT vcpu INDEX TID CPU             the CPU a vCPU last ran on
+  NUMAHINT-STAT stats {JSON}                   the device's "stats"
+
+and shows them through the same parsers and rate code as a live VM; a
+snapshot cut short (no numa_maps, or no stats where others have them) is
+left out.
+
 Options:
-  --interval S   seconds between reports (1)
+  --replay LOG   replay LOG's snapshots instead of reading a live QEMU
+  --interval S   seconds between reports (1; with --replay: at least S
+                 between the snapshots replayed, default every one)
   --count N      stop after N reports; --once is --count 1 (each report's
                  rates cover the interval before it)
   --json         one JSON object per report and line (JSON Lines)
@@ -113,15 +133,26 @@ def counter_sum(stats, rate):
     return sum(values) if values else None
 
 
+RATE = {rate.key: rate for rate in RATES}
+
+
+def delta(before, after, key):
+    """How much Rate `key`'s counters grew between two "stats" (in MiB
+    for the MiB rates, an int for the others), None if unknown."""
+    rate = RATE[key]
+    first, last = counter_sum(before, rate), counter_sum(after, rate)
+    if first is None or last is None:
+        return None
+    return (last - first) / rate.scale if rate.scale > 1 else last - first
+
+
 def rates(before, after, seconds):
     """{key: per-second value} of every Rate between two "stats"."""
     out = {}
     for rate in RATES:
-        first, last = counter_sum(before, rate), counter_sum(after, rate)
-        if first is None or last is None or seconds <= 0:
-            out[rate.key] = None
-        else:
-            out[rate.key] = (last - first) / rate.scale / seconds
+        grown = delta(before, after, rate.key)
+        out[rate.key] = None if grown is None or seconds <= 0 \
+            else grown / seconds
     return out
 
 
@@ -190,6 +221,16 @@ def host_nodes():
     return sorted(nodes) or [0], cpu_node
 
 
+def parse_cpulist(text):
+    """The CPUs of a sysfs cpulist, e.g. "0-3,8"."""
+    cpus = []
+    for part in text.strip().split(","):
+        if part:
+            first, _, last = part.partition("-")
+            cpus += range(int(first), int(last or first) + 1)
+    return cpus
+
+
 def thread_cpu(pid, tid):
     """The host CPU thread `tid` of `pid` last ran on, None if gone."""
     try:
@@ -244,6 +285,10 @@ class VM:
             raise
         self.nodes, self._cpu_node = host_nodes()
         self._ram_ranges = None
+
+    @property
+    def label(self):
+        return f"QEMU pid {self.pid}, {self.device}"
 
     def close(self):
         try:
@@ -302,6 +347,19 @@ class VM:
                                 if name in blocks]
         return self._ram_ranges
 
+    def samples(self, interval, stopping):
+        """Samples every `interval` seconds until `stopping` is true."""
+        previous = self.sample()
+        yield previous
+        while not stopping:
+            deadline = previous.monotonic + interval
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            if stopping:
+                return
+            previous = self.sample()
+            yield previous
+
     def sample(self):
         """One sample of everything shown."""
         stats = self.cmd("qom-get", path=self.device, property="stats")
@@ -319,6 +377,117 @@ class VM:
                 from None
         nodes = node_bytes(numa_maps, parse_maps(maps), self.ram_ranges())
         return Sample(time.time(), time.monotonic(), stats, nodes, vcpus)
+
+
+# --- A VM recorded on a console ------------------------------------------
+
+REPLAY_MARK = "NUMAHINT-STAT "
+
+
+class ReplayFailed(Exception):
+    """The log holds no snapshots to replay."""
+
+
+class Recorded:
+    """One QEMU as raw snapshots in a log recorded it (the rig's outer VM,
+    tools/rig/rig-outer.sh): the VM's stand-in for --replay."""
+
+    def __init__(self, log):
+        self.log = Path(log)
+        self.pid, self.device, self.nodes = None, None, []
+        self._cpu_node, self._ramblocks = {}, []
+        self.skipped = 0
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except OSError as error:
+            raise ReplayFailed(f"cannot read {log}: {error}") from None
+        self._snapshots = self._parse(lines)
+        if not self._snapshots:
+            raise ReplayFailed(f"{log}: no {REPLAY_MARK.strip()} snapshots")
+
+    @property
+    def label(self):
+        return f"QEMU pid {self.pid}, {self.device}, from {self.log.name}"
+
+    def close(self):
+        pass
+
+    def _parse(self, lines):
+        """The snapshots' lines, grouped; the VM's description kept."""
+        snapshots, current = [], None
+        for line in lines:
+            at = line.find(REPLAY_MARK)
+            if at < 0:
+                continue
+            kind, _, rest = line[at + len(REPLAY_MARK):].rstrip("\r") \
+                .partition(" ")
+            if kind == "begin":
+                if self.pid is not None:
+                    print(f"numahint-stat: {self.log}: a second VM, not "
+                          "replayed", file=sys.stderr)
+                    break
+                fields = dict(f.partition("=")[::2] for f in rest.split())
+                self.pid = int(fields.get("pid", 0)) or None
+                self.device = fields.get("device", "-")
+            elif kind == "node":
+                node, _, cpus = rest.partition(" ")
+                self.nodes.append(int(node))
+                for cpu in parse_cpulist(cpus):
+                    self._cpu_node[cpu] = int(node)
+            elif kind == "ramblock":
+                self._ramblocks.append(rest)
+            elif kind == "sample":
+                current = {"fields": dict(f.partition("=")[::2]
+                                          for f in rest.split()),
+                           "maps": [], "numa_maps": [], "vcpus": [],
+                           "stats": None}
+                snapshots.append(current)
+            elif current is not None and kind in ("maps", "numa_maps"):
+                current[kind].append(rest)
+            elif current is not None and kind == "vcpu":
+                current["vcpus"].append(rest.split())
+            elif current is not None and kind == "stats":
+                try:
+                    current["stats"] = json.loads(rest)
+                except ValueError:
+                    pass  # cut short on the console: the snapshot is too
+        self.nodes = sorted(self.nodes) or [0]
+        device = any(s["stats"] is not None for s in snapshots)
+        whole = [s for s in snapshots if s["numa_maps"] and
+                 (s["stats"] is not None or not device)]
+        self.skipped = len(snapshots) - len(whole)
+        return whole
+
+    def samples(self, interval, stopping):
+        """The recorded snapshots as Samples, at least `interval` seconds
+        apart if given (every one if None)."""
+        ranges = list(parse_ramblocks("\n".join(self._ramblocks)).values())
+        previous = None
+        for snapshot in self._snapshots:
+            if stopping:
+                return
+            fields = snapshot["fields"]
+            try:
+                monotonic = float(fields["uptime"])
+                wall = float(fields.get("time", monotonic))
+                vcpus = []
+                for index, tid, cpu in (v[:3] for v in snapshot["vcpus"]
+                                        if len(v) >= 3):
+                    vcpus.append({"cpu": int(index), "thread": int(tid),
+                                  "host-cpu": int(cpu),
+                                  "node": self._cpu_node.get(int(cpu))})
+            except (KeyError, ValueError):
+                self.skipped += 1
+                continue
+            if previous is not None and interval is not None and \
+                    monotonic - previous.monotonic < interval:
+                continue
+            nodes = node_bytes("\n".join(snapshot["numa_maps"]),
+                               parse_maps("\n".join(snapshot["maps"])),
+                               ranges)
+            previous = Sample(wall, monotonic, snapshot["stats"] or {},
+                              nodes, vcpus)
+            yield previous
 
 
 @dataclass
@@ -390,7 +559,7 @@ def render(vm, report):
     """The screen of one report, numastat-like."""
     s, width = report.sample, 12
     stamp = datetime.datetime.fromtimestamp(s.wall).strftime("%H:%M:%S")
-    lines = [f"numahint-stat: QEMU pid {vm.pid}, {vm.device}, {stamp}, "
+    lines = [f"numahint-stat: {vm.label}, {stamp}, "
              f"rates over {report.interval:.1f} s",
              "",
              "Guest RAM on host nodes".ljust(28)
@@ -470,7 +639,7 @@ set xlabel 'seconds'
 set grid
 set lmargin at screen 0.08
 set rmargin at screen 0.74
-set multiplot layout 3,1 title 'numahint-stat: QEMU pid {vm.pid}, {vm.device}'
+set multiplot layout 3,1 title 'numahint-stat: {vm.label}'
 set ylabel 'guest RAM (MiB)'
 set yrange [0:*]
 plot {resident}
@@ -496,10 +665,16 @@ def parse_args(argv):
         prog="numahint-stat",
         description="A live view of a VM's memory locality and its "
                     "virtio-numahint device.")
-    parser.add_argument("qmp", help="QEMU's QMP socket: a unix socket's "
+    parser.add_argument("qmp", nargs="?",
+                        help="QEMU's QMP socket: a unix socket's "
                         "path, or HOST:PORT (with --pid)")
-    parser.add_argument("--interval", type=float, default=1.0,
-                        help="seconds between reports (default 1)")
+    parser.add_argument("--replay", type=Path, metavar="LOG",
+                        help="replay the NUMAHINT-STAT snapshots in LOG (a "
+                        "rig console log) instead of reading a live QEMU")
+    parser.add_argument("--interval", type=float,
+                        help="seconds between reports (default 1; with "
+                        "--replay: at least this between the snapshots "
+                        "shown, default every one)")
     parser.add_argument("--count", type=int,
                         help="stop after COUNT reports (default: Ctrl-C)")
     parser.add_argument("--once", action="store_const", const=1,
@@ -516,7 +691,15 @@ def parse_args(argv):
     parser.add_argument("--pid", type=int,
                         help="QEMU's pid (default: the QMP socket's peer)")
     args = parser.parse_args(argv)
-    if args.interval <= 0:
+    if (args.qmp is None) == (args.replay is None):
+        parser.error("give either a QMP socket or --replay LOG")
+    if args.replay and args.pid is not None:
+        parser.error("--pid is for a live QEMU, not --replay")
+    if args.replay and args.device:
+        parser.error("--device is for a live QEMU, not --replay")
+    if args.interval is None and not args.replay:
+        args.interval = 1.0
+    if args.interval is not None and args.interval <= 0:
         parser.error("--interval must be positive")
     if args.count is not None and args.count < 1:
         parser.error("--count must be at least 1")
@@ -528,28 +711,32 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        vm = VM(args.qmp, pid=args.pid, device=args.device)
-    except QMPFailed as error:
+        if args.replay:
+            vm = Recorded(args.replay)
+        else:
+            vm = VM(args.qmp, pid=args.pid, device=args.device)
+    except (QMPFailed, ReplayFailed) as error:
         print(f"numahint-stat: {error}", file=sys.stderr)
         return 1
+    if args.replay and vm.skipped:
+        print(f"numahint-stat: {args.replay}: {vm.skipped} snapshot"
+              f"{'s' if vm.skipped > 1 else ''} cut short, left out",
+              file=sys.stderr)
     stopping = []
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    refresh = sys.stdout.isatty() and not (args.json or args.csv)
+    refresh = sys.stdout.isatty() and not (args.json or args.csv
+                                           or args.replay)
     writer = csv.writer(sys.stdout) if args.csv else None
     reports, status = [], 0
     try:
-        first = previous = vm.sample()
+        samples = vm.samples(args.interval, stopping)
+        first = previous = next(samples, None)
+        if first is None:
+            raise QMPFailed("no sample")
         if writer:
             writer.writerow(csv_header(vm))
-        while not stopping and (args.count is None or
-                                len(reports) < args.count):
-            deadline = previous.monotonic + args.interval
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-            if stopping:
-                break
-            sample = vm.sample()
+        for sample in samples:
             seconds = sample.monotonic - previous.monotonic
             report = Report(sample, sample.monotonic - first.monotonic,
                             seconds, rates(previous.stats, sample.stats,
@@ -568,6 +755,8 @@ def main(argv=None):
                 elif reports[1:]:
                     screen = "\n" + screen
                 print(screen, flush=True)
+            if args.count is not None and len(reports) >= args.count:
+                break
     except QMPFailed as error:
         print(f"numahint-stat: {error}", file=sys.stderr)
         status = 1
