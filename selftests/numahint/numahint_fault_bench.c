@@ -5,15 +5,17 @@
  * the mm_page_alloc hook off and on in turn (debugfs touch_hook) in the
  * same boot, in the order off-on, on-off, off-on...  With -p N, N
  * processes do so in parallel, each on its own CPU (CPU i % online CPUs),
- * as will-it-scale's page_fault1 does with N tasks; a phase's rate is the
- * sum of theirs.  Prints faults per second for each phase, each round's
+ * as will-it-scale's page_fault1 does with N tasks.  They run for the
+ * whole benchmark; a phase's rate is their faults over its time, sampled
+ * by the parent, which sleeps meanwhile.  Prints faults per second for each phase, each round's
  * ratio, the ratio of the means, active / inactive, and the median of the
  * per-round ratios, which resists the drift of a noisy host better.  A
  * benchmark, not a test: it does not judge the ratio, and it restores the
- * hook as it found it.
+ * hook as it found it.  With -n, the null run, the hook stays off in both
+ * phases: the ratios then show what the measurement itself scatters.
  *
  *   numahint_fault_bench [-m MiB per process] [-t seconds per phase]
- *                        [-r rounds] [-p processes]
+ *                        [-r rounds] [-p processes] [-n]
  *
  * Runs as root in a guest with the module loaded and debugfs mounted.
  * The hook may be switched on without first_touch: it then records and
@@ -21,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include "numahint_sysfs.h"
@@ -60,84 +63,97 @@ static int get_hook(void)
 	return atoi(buf);
 }
 
-/* Fault in @bytes page by page, unmap, repeat for @seconds. */
-static double faults_per_second(size_t bytes, double seconds)
+/* One worker's faults so far, alone in its cache line. */
+struct fault_count {
+	unsigned long long faults;
+	char pad[64 - sizeof(unsigned long long)];
+};
+
+/* The workers' counters, shared with the parent, and the workers. */
+static struct fault_count *counts;
+static pid_t workers[MAX_PROCS];
+static int nr_workers;
+
+/* Fault in @bytes page by page, unmap, repeat, counting every fault. */
+static void fault_forever(size_t bytes, struct fault_count *count)
 {
-	unsigned long long faults = 0;
-	double start = numahint_now(), took;
 	size_t off;
 	char *mem;
 
-	do {
+	for (;;) {
 		mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
-			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+			_exit(1);
 		/* Order-0 faults: the most hook calls per byte. */
 		madvise(mem, bytes, MADV_NOHUGEPAGE);
-		for (off = 0; off < bytes; off += 4096)
+		for (off = 0; off < bytes; off += 4096) {
 			mem[off] = 1;
+			__atomic_store_n(&count->faults, count->faults + 1,
+					 __ATOMIC_RELAXED);
+		}
 		munmap(mem, bytes);
-		faults += bytes / 4096;
-		took = numahint_now() - start;
-	} while (took < seconds);
-	return faults / took;
+	}
 }
 
-/* What one process of a phase sends back. */
-struct fault_result {
-	/* Its faults per second, or a negative errno. */
-	double rate;
-};
-
 /*
- * Run @procs processes that each fault in @bytes for @seconds, all at
- * once: they wait on a pipe that opens when the last one is ready.
- * Returns the sum of their rates.
+ * Start @procs workers, worker i on CPU i % online CPUs, that fault for
+ * as long as the benchmark runs, as will-it-scale's tasks do: the parent
+ * samples their counters, so no phase has a start or an end in which
+ * some of them are not running yet or any more.
  */
-static double parallel_faults_per_second(int procs, size_t bytes,
-					 double seconds)
+static void start_workers(int procs, size_t bytes)
 {
-	int start[2], done[2], i, status, cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	struct fault_result res;
-	double total = 0;
+	int i, cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cpu_set_t set;
-	char go;
+	pid_t pid;
 
-	if (pipe(start) || pipe(done))
-		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	counts = mmap(NULL, procs * sizeof(*counts), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
 	for (i = 0; i < procs; i++) {
-		switch (fork()) {
-		case -1:
+		pid = fork();
+		if (pid < 0)
 			ksft_exit_fail_msg("fork: %s\n", strerror(errno));
-		case 0:
-			close(start[1]);
-			close(done[0]);
+		if (!pid) {
 			CPU_ZERO(&set);
 			CPU_SET(i % cpus, &set);
 			sched_setaffinity(0, sizeof(set), &set);
-			/* EOF once the parent has started every process. */
-			if (read(start[0], &go, 1) < 0)
-				_exit(1);
-			res.rate = faults_per_second(bytes, seconds);
-			/* Less than PIPE_BUF: one write, never interleaved. */
-			_exit(write(done[1], &res, sizeof(res)) != sizeof(res));
+			fault_forever(bytes, &counts[i]);
 		}
+		workers[nr_workers++] = pid;
 	}
-	close(start[0]);
-	close(done[1]);
-	close(start[1]);
-	for (i = 0; i < procs; i++) {
-		if (read(done[0], &res, sizeof(res)) != sizeof(res))
-			ksft_exit_fail_msg("a faulting process died\n");
-		total += res.rate;
-	}
-	close(done[0]);
-	for (i = 0; i < procs; i++)
-		if (wait(&status) < 0 || !WIFEXITED(status) ||
-		    WEXITSTATUS(status))
-			ksft_exit_fail_msg("a faulting process failed\n");
-	return total;
+}
+
+static void stop_workers(void)
+{
+	int i;
+
+	for (i = 0; i < nr_workers; i++)
+		kill(workers[i], SIGKILL);
+	for (i = 0; i < nr_workers; i++)
+		waitpid(workers[i], NULL, 0);
+}
+
+static unsigned long long total_faults(void)
+{
+	unsigned long long sum = 0;
+	int i;
+
+	for (i = 0; i < nr_workers; i++)
+		sum += __atomic_load_n(&counts[i].faults, __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* The workers' faults per second together, over the next @seconds. */
+static double faults_per_second(double seconds)
+{
+	unsigned long long before = total_faults();
+	double start = numahint_now();
+
+	numahint_sleep(seconds);
+	return (total_faults() - before) / (numahint_now() - start);
 }
 
 int main(int argc, char **argv)
@@ -146,9 +162,10 @@ int main(int argc, char **argv)
 	static double ratio[MAX_ROUNDS];
 	unsigned long long ev0, ev1;
 	int rounds = 3, mib = 64, procs = 1, opt, round, phase, on, was;
+	bool null_run = false;
 	const char *why;
 
-	while ((opt = getopt(argc, argv, "m:t:r:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:t:r:p:n")) != -1) {
 		switch (opt) {
 		case 'm':
 			mib = atoi(optarg);
@@ -162,16 +179,19 @@ int main(int argc, char **argv)
 		case 'p':
 			procs = atoi(optarg);
 			break;
+		case 'n':
+			null_run = true;
+			break;
 		default:
 			fprintf(stderr,
-				"usage: %s [-m MiB] [-t seconds] [-r rounds] [-p processes]\n",
+				"usage: %s [-m MiB] [-t seconds] [-r rounds] [-p processes] [-n]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	if (mib <= 0 || seconds <= 0 || rounds <= 0 || rounds > MAX_ROUNDS ||
 	    procs <= 0 || procs > MAX_PROCS)
-		ksft_exit_fail_msg("-m, -t, -r and -p must be positive, -r at most %d, -p at most %d\n",
+		ksft_exit_fail_msg("-m, -t, -r, -p: positive; -r <= %d, -p <= %d\n",
 				   MAX_ROUNDS, MAX_PROCS);
 
 	if (numahint_find_device(&why))
@@ -182,12 +202,15 @@ int main(int argc, char **argv)
 	if (was < 0)
 		ksft_exit_skip("cannot read %s\n", hook_path);
 
-	printf("# fault bench: %d process(es) of %d MiB on %ld CPUs, %.1f s per phase, %d rounds, %s\n",
+	printf("# fault bench: %d x %d MiB on %ld CPUs, %.1f s per phase, %d rounds, %s\n",
 	       procs, mib, sysconf(_SC_NPROCESSORS_ONLN), seconds, rounds,
 	       numahint_has_feature(VIRTIO_NUMAHINT_F_FIRST_TOUCH) ?
 	       "first_touch negotiated" : "first_touch not negotiated (hook records and drops)");
+	if (null_run)
+		printf("# null run: the hook stays off in both phases\n");
+	start_workers(procs, (size_t)mib << 20);
 	/* Warm up: page tables, the allocator's per-CPU lists. */
-	parallel_faults_per_second(procs, (size_t)mib << 20, seconds / 2);
+	numahint_sleep(seconds / 2);
 
 	for (round = 0; round < rounds; round++) {
 		/*
@@ -197,14 +220,14 @@ int main(int argc, char **argv)
 		 */
 		for (phase = 0; phase <= 1; phase++) {
 			on = phase ^ (round & 1);
-			if (set_hook(on))
+			if (set_hook(on && !null_run)) {
+				stop_workers();
 				ksft_exit_fail_msg("cannot write %s: %s\n",
 						   hook_path, strerror(errno));
+			}
 			if (numahint_read_attr("touch_events", &ev0))
 				ev0 = 0;
-			rate[on] = parallel_faults_per_second(procs,
-							      (size_t)mib << 20,
-							      seconds);
+			rate[on] = faults_per_second(seconds);
 			if (numahint_read_attr("touch_events", &ev1))
 				ev1 = 0;
 			sum[on] += rate[on];
@@ -215,6 +238,7 @@ int main(int argc, char **argv)
 		ratio[round] = rate[1] / rate[0];
 		printf("# round %d ratio %.4f\n", round, ratio[round]);
 	}
+	stop_workers();
 	set_hook(was);
 
 	printf("# mean inactive %.0f faults/s, active %.0f faults/s\n",

@@ -3,16 +3,18 @@
 
     experiments/fault-overhead [--kernel 6.1]... [--vcpus 1]...
                                [--rounds 20] [--seconds 0.5] [--mib 64]
-                               [--out DIR]
+                               [--null] [--out DIR]
 
 For each guest kernel and each vCPU count N (default 1, 2, 4 and 8),
 boots one guest with N vCPUs (-smp N) and the device's first touch on
 (first-touch=on) and runs selftests/numahint/numahint_fault_bench -p N in
 it: N processes, one per vCPU, each faulting in and unmapping 4 KiB
-anonymous pages in a loop (will-it-scale's page_fault1 with N tasks),
-with the driver's mm_page_alloc hook switched off and on in turn (debugfs
-touch_hook) in the same boot, --rounds rounds of --seconds per phase, the
-order of the phases alternating from round to round.  The hook sends its
+anonymous pages in a loop (will-it-scale's page_fault1 with N tasks), for
+the whole boot, with the driver's mm_page_alloc hook switched off and on
+in turn (debugfs touch_hook), --rounds rounds of --seconds per phase, the
+order of the phases alternating from round to round.  As will-it-scale
+does, a parent samples the processes' fault counters, so every phase has
+all N running from its start to its end.  The hook sends its
 events to the device, which places them (on this one-node host every
 page is already local).
 
@@ -36,6 +38,10 @@ instructions per fault is smaller still beside the fault's memory traffic.
 a shared 2-core host single rounds then scatter from 0.6 to 2.0, and the
 median drifts by several per cent between runs, more so with N > 2 vCPUs
 on 2 cores.
+
+--null keeps the hook off in both phases (numahint_fault_bench -n): the
+ratios then show how much the measurement scatters on its own, and how
+far from 1.0 its median lands, at each N.
 
 Prints a markdown table, writes it with a CSV of every round and a PNG
 plot (the median ratio per N, the rounds' spread as error bars) to --out
@@ -61,10 +67,11 @@ TARGET = 0.99
 VCPUS = (1, 2, 4, 8)
 
 
-def measure(kernel, vcpus, rounds, seconds, mib, icount):
+def measure(kernel, vcpus, rounds, seconds, mib, icount, null):
     """One boot: every round's rates, and the device's counters."""
     script = (f"/tests/numahint_fault_bench -m {mib} -t {seconds} "
-              f"-r {rounds} -p {vcpus}\necho FAULT-BENCH-DONE\n")
+              f"-r {rounds} -p {vcpus}{' -n' if null else ''}\n"
+              "echo FAULT-BENCH-DONE\n")
     budget = 120 + 2.5 * rounds * 2 * seconds * (12 if icount else 4 * vcpus)
     extra = ["-icount", "shift=0,sleep=off"] if icount else []
     # Each process maps --mib; the guest keeps 512 MiB besides.
@@ -138,6 +145,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=0.5)
     parser.add_argument("--mib", type=int, default=64,
                         help="MiB each process faults in and unmaps")
+    parser.add_argument("--null", action="store_true",
+                        help="the hook stays off in both phases")
     parser.add_argument("--wall-clock", action="store_true",
                         help="guest time runs with the host's clock "
                         "(default: -icount, see above)")
@@ -159,7 +168,7 @@ def main():
               f"vCPU(s): {args.rounds} rounds of 2 x {args.seconds} s ...",
               flush=True)
         rows, stats = measure(kernel, n, args.rounds, args.seconds,
-                              args.mib, not args.wall_clock)
+                              args.mib, not args.wall_clock, args.null)
         per_boot[kernel, n] = rows
         ratios = [r[3] / r[1] for r in rows]
         inactive = statistics.mean(r[1] for r in rows)
@@ -197,10 +206,13 @@ def main():
             f"Command: `experiments/fault-overhead --rounds {args.rounds} "
             f"--seconds {args.seconds} --mib {args.mib}"
             + (" --wall-clock" if args.wall_clock else "")
+            + (" --null" if args.null else "")
             + "".join(f" --kernel {k}" for k in kernels)
             + "".join(f" --vcpus {n}" for n in vcpus) + "` (TCG guests, "
             "one boot per kernel and N with -smp N and N faulting "
             f"processes of {args.mib} MiB, device first-touch=on, "
+            + ("null run: the hook off in both phases, " if args.null
+               else "")
             + ("host clock" if args.wall_clock else
                "-icount shift=0: faults per 10^9 guest instructions, the "
                "vCPUs run in turn on one host thread")
