@@ -56,7 +56,11 @@ that guest and host faults count the same 4 KiB pages.
 Outputs (default experiments/results/rerun/): results.csv (one row per
 run), samples.csv (one row per working-set sample), results.md (the
 tables) and results.png (locality and host-fault share per run, locality
-over each run's time); the console logs go to .cache/rerun/ (--logs).  Progress
+over each run's time); the console logs go to .cache/rerun/ (--logs).
+The device's counters are read as numahint-stat reads them (numahint.stat),
+and each console log holds the host side's NUMAHINT-STAT snapshots of the
+VM: `tools/numahint-stat --replay LOG [--plot FILE]` shows its guest RAM
+per host node and the device's rates over the whole boot.  Progress
 shows while it runs.  Ctrl-C, a workload that
 fails or a guest that panics stop it with a message and exit status 1;
 what was measured is kept, marked PARTIAL.
@@ -77,7 +81,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import rig, vm
+from .. import rig, stat, vm
 from ..vm.accel import ACCELS
 from ..vm.paths import REPO_ROOT as REPO
 
@@ -289,12 +293,10 @@ def parse(boot: Boot, lines: list[str],
             if fields.get("phase") == "begin":
                 stats_begin[number] = stats
             elif number in runs and number in stats_begin:
+                # Read as numahint-stat reads the device's counters.
                 before, r = stats_begin[number], runs[number]
-                r.discarded_mib = (stats.get("report-bytes-discarded", 0)
-                                   - before.get("report-bytes-discarded",
-                                                0)) / 2**20
-                r.migrated = (stats.get("touch-pages-migrated", 0)
-                              - before.get("touch-pages-migrated", 0))
+                r.discarded_mib = stat.delta(before, stats, "discarded-mib")
+                r.migrated = stat.delta(before, stats, "pages-moved")
             continue
         if not match:
             # A workload's failure is told from its RUN-RESULT instead.
