@@ -20,6 +20,7 @@
   writes a PNG.
 """
 
+import gzip
 import json
 import os
 import socket
@@ -135,6 +136,12 @@ class ReplayTest(unittest.TestCase):
         self.assertEqual(reports[1]["rates"]["rejected"], 0.4)
         self.assertTrue(all(v == 0 for v in reports[2]["rates"].values()))
         self.assertEqual(set(reports[0]["stats"]), set(NAMES))
+        # A log kept gzip'd replays the same.
+        with tempfile.TemporaryDirectory() as tmp:
+            packed = Path(tmp) / "rig.log.gz"
+            packed.write_bytes(gzip.compress(RIG_LOG.read_bytes()))
+            again = run_tool("--replay", str(packed), "--json")
+        self.assertEqual(again.stdout, out.stdout, again.stderr)
 
     def test_interval_screen_and_plot(self):
         with tempfile.TemporaryDirectory() as tmp:

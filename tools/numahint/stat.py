@@ -42,6 +42,7 @@ left out.
 
 Options:
   --replay LOG   replay LOG's snapshots instead of reading a live QEMU
+                 (LOG.gz: gzip'd)
   --interval S   seconds between reports (1; with --replay: at least S
                  between the snapshots replayed, default every one)
   --count N      stop after N reports; --once is --count 1 (each report's
@@ -66,6 +67,7 @@ import argparse
 import csv
 import datetime
 import glob
+import gzip
 import json
 import os
 import re
@@ -398,7 +400,9 @@ class Recorded:
         self._cpu_node, self._ramblocks = {}, []
         self.skipped = 0
         try:
-            lines = self.log.read_text(errors="replace").splitlines()
+            with (gzip.open if self.log.suffix == ".gz" else open)(
+                    self.log, "rt", errors="replace") as f:
+                lines = f.read().splitlines()
         except OSError as error:
             raise ReplayFailed(f"cannot read {log}: {error}") from None
         self._snapshots = self._parse(lines)
