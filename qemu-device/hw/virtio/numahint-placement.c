@@ -618,6 +618,9 @@ void numahint_placement_forget(NumahintPlacement *p, uint64_t gpa,
         const NumahintRamRegion *r = &p->regions[i];
         uint64_t mask = r->host_page_size - 1, first, last, hp;
 
+        if (gpa > UINT64_MAX - mask) {
+            continue;
+        }
         first = gpa > r->gpa ? (gpa + mask) & ~mask : r->gpa;
         last = end < r->gpa + r->size ? end & ~mask : r->gpa + r->size;
         for (hp = first; r->page_state && hp < last; hp += mask + 1) {

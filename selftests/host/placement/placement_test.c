@@ -941,6 +941,9 @@ static void test_split_page_collapsed(void)
 	/* Part of page 3 is discarded: only that part is forgotten. */
 	numahint_placement_forget(p, 3 * THP + PAGE, PAGE);
 	f->node[3 * hp + 1] = -1;
+	/* Ranges at the end of the address space, or empty: nothing. */
+	numahint_placement_forget(p, UINT64_MAX - PAGE + 1, 2 * PAGE);
+	numahint_placement_forget(p, 0, 0);
 	/* Page 5 was not remembered: its collapse goes unseen. */
 	fake_collapse(f, 5, 1);
 	now += NUMAHINT_PLACEMENT_CHECK_MS;
