@@ -868,11 +868,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 			if (op & 8) {
-				/* A discard, anywhere (4 KiB units). */
-				uint64_t gpa = take(&in, 4) << 12;
+				/* A discard, anywhere, of any size. */
+				uint64_t gpa = take(&in, 8);
 
-				numahint_placement_forget(&m.p, gpa,
-							  take(&in, 2) << 12);
+				numahint_placement_forget(&m.p, gpa, take(&in, 8));
 				break;
 			}
 			/* Device reset: the queue empties, the device works again. */
