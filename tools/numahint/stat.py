@@ -57,10 +57,12 @@ It uses QEMU's own QMP library, qemu.qmp: installed (pip install
 qemu.qmp), or from a QEMU source tree's python/ directory on PYTHONPATH;
 as tools/numahint-stat it finds the one from the QEMU source that
 numahint's tools/setup fetches (tools/qemu).  This module needs nothing
-else of numahint: copy it anywhere and run it as a script.
+else of numahint: copy it anywhere and run it as a script (--replay
+needs no QMP library).
 
 Exit status: 0, also after Ctrl-C; 1 if QEMU cannot be read (it went
-away: what was gathered is still written and plotted); 2 for bad usage.
+away: what was gathered is still written and plotted) or the log holds
+no snapshot; 2 for bad usage.
 """
 
 import argparse
