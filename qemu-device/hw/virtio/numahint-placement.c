@@ -660,6 +660,34 @@ void numahint_placement_forget(NumahintPlacement *p, uint64_t gpa,
     }
 }
 
+/*
+ * Count @pages placed @delay_ms after their oldest event came: the
+ * placed_* counters are a histogram of the delay.
+ */
+static void numahint_placement_count_placed(NumahintPlacementStats *s,
+                                            uint64_t delay_ms, uint64_t pages)
+{
+    static const struct {
+        uint64_t ms;
+        size_t offset;
+    } buckets[] = {
+        { 10, offsetof(NumahintPlacementStats, placed_10ms) },
+        { 50, offsetof(NumahintPlacementStats, placed_50ms) },
+        { 100, offsetof(NumahintPlacementStats, placed_100ms) },
+        { 200, offsetof(NumahintPlacementStats, placed_200ms) },
+        { 500, offsetof(NumahintPlacementStats, placed_500ms) },
+        { 1000, offsetof(NumahintPlacementStats, placed_1s) },
+        { 5000, offsetof(NumahintPlacementStats, placed_5s) },
+        { UINT64_MAX, offsetof(NumahintPlacementStats, placed_later) },
+    };
+    unsigned int i = 0;
+
+    while (delay_ms > buckets[i].ms) {
+        i++;
+    }
+    *(uint64_t *)((char *)s + buckets[i].offset) += pages;
+}
+
 /* Count @weight pages whose host page could not be placed: @status. */
 static void numahint_placement_count_failure(NumahintPlacementStats *s,
                                              int status, uint64_t weight)
@@ -783,6 +811,12 @@ void numahint_placement_account(NumahintPlacement *p,
     for (i = 0; i < work->len; i++) {
         const NumahintPlacementItem *it = &work->items[i];
 
+        if (it->why == NUMAHINT_PLACEMENT_EVENT &&
+            (it->outcome == NUMAHINT_PLACEMENT_LOCAL ||
+             it->outcome == NUMAHINT_PLACEMENT_MIGRATED)) {
+            numahint_placement_count_placed(s, work->now_ms - it->first_ms,
+                                            it->weight);
+        }
         switch (it->outcome) {
         case NUMAHINT_PLACEMENT_LOCAL:
             s->pages_local += it->weight;
@@ -1075,6 +1109,7 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
         numahint_placement_work_add(p, work, (char *)r->hva +
                                     (hp->start - r->gpa), hp->candidate,
                                     hp->votes, r->host_page_size, hp->state);
+        work->items[work->len - 1].first_ms = hp->first_ms;
         return r->host_page_size >> NUMAHINT_PLACEMENT_PAGE_SHIFT;
     case NUMAHINT_MOVE_PARTS:
         sp = numahint_placement_find_split(p, hp->start);
@@ -1093,6 +1128,7 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
                                                  NUMAHINT_PLACEMENT_EVENT,
                                                  hp->state, sp,
                                                  !hp->just_split);
+                work->items[work->len - 1].first_ms = q[i].first_ms;
                 used++;
             }
         }
@@ -1100,6 +1136,8 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
     case NUMAHINT_LOCAL:
         p->stats.pages_pending -= hp->covered;
         p->stats.pages_local += hp->covered;
+        numahint_placement_count_placed(&p->stats, p->now_ms - hp->first_ms,
+                                        hp->covered);
         return 0;
     default:
         p->stats.pages_pending -= hp->covered;
@@ -1326,6 +1364,13 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
     if (events != s->events) {
         snprintf(why, len, "%" PRIu64 " events, %" PRIu64 " outcomes",
                  s->events, events);
+        return false;
+    }
+    if (s->placed_10ms + s->placed_50ms + s->placed_100ms +
+        s->placed_200ms + s->placed_500ms + s->placed_1s + s->placed_5s +
+        s->placed_later != s->pages_local + s->pages_migrated) {
+        snprintf(why, len, "the placement delays do not add up to the "
+                 "pages local and migrated");
         return false;
     }
     if (pages != s->pages_accepted) {

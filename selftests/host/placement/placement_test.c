@@ -959,6 +959,34 @@ static void test_split_page_collapsed(void)
 	rig_free(r);
 }
 
+/*
+ * The delay from an event to its page's placement is counted: at once,
+ * or after a huge page's settle time.
+ */
+static void test_placement_delay(void)
+{
+	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	bool ok = true;
+
+	ksft_print_msg("[RUN] %s\n", __func__);
+	numahint_placement_set_time(p, 1000);
+	/* A majority at once: placed within 10 ms. */
+	numahint_placement_add(p, 0, THP / PAGE, 1);
+	/* A quarter of a page: decided when it settles, 250 ms later. */
+	numahint_placement_add(p, THP, THP / PAGE / 4, 2);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->placed_10ms == THP / PAGE && s->placed_500ms == 0);
+	numahint_placement_set_time(p, 1250);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->placed_500ms == THP / PAGE / 4);
+	CHECK(s->placed_50ms + s->placed_100ms + s->placed_200ms +
+	      s->placed_1s + s->placed_5s + s->placed_later == 0);
+	report(ok, p, "the delay from event to placement is counted");
+	rig_free(r);
+}
+
 /* Events that never agree and never stop are decided after max_hold_ms. */
 static void test_huge_page_max_hold(void)
 {
@@ -1369,7 +1397,7 @@ unmap:
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(22);
+	ksft_set_plan(23);
 	test_ram_map_validation();
 	test_bad_events();
 	test_coalescing();
@@ -1384,6 +1412,7 @@ int main(void)
 	test_huge_page_slow_fill();
 	test_huge_page_half_used();
 	test_split_page_collapsed();
+	test_placement_delay();
 	test_huge_page_max_hold();
 	test_cooldown();
 	test_policy_bound();

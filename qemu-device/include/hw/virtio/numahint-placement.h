@@ -295,6 +295,16 @@ typedef struct NumahintPlacementParams {
       "pages held for a later pass with no room left in the queue") \
     X(pages_flushed, "touch-pages-flushed", \
       "pages still queued when the queue was emptied") \
+    X(placed_10ms, "touch-placed-10ms", \
+      "pages placed (found on their node, or moved there) at most 10 ms " \
+      "after their oldest queued event came") \
+    X(placed_50ms, "touch-placed-50ms", "... 10-50 ms after") \
+    X(placed_100ms, "touch-placed-100ms", "... 50-100 ms after") \
+    X(placed_200ms, "touch-placed-200ms", "... 100-200 ms after") \
+    X(placed_500ms, "touch-placed-500ms", "... 200-500 ms after") \
+    X(placed_1s, "touch-placed-1s", "... 500 ms-1 s after") \
+    X(placed_5s, "touch-placed-5s", "... 1-5 s after") \
+    X(placed_later, "touch-placed-later", "... more than 5 s after") \
     X(huge_moved, "touch-huge-moved", \
       "host huge pages that went whole to the node of a majority (or " \
       "were on it)") \
@@ -366,6 +376,8 @@ typedef struct NumahintPlacementItem {
     int node;
     /* 4 KiB pages of the events that it stands for. */
     uint32_t weight;
+    /* When the oldest of those events came (ms). */
+    uint64_t first_ms;
     NumahintPlacementWhy why;
     /* Where to note that the host page moved, or NULL. */
     uint32_t *state;
