@@ -236,18 +236,117 @@ static void virtio_numahint_discard_map_changed(MemoryListener *listener)
     g_hash_table_remove_all(s->discard_verdicts);
 }
 
-/* Returns true if the range was valid, whether or not it was discarded. */
-static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
+/* A part of a RAM block to discard. */
+typedef struct VirtIONumahintDiscardSpan {
+    RAMBlock *rb;
+    /* [start, end) of @rb, at guest address @addr. */
+    ram_addr_t start;
+    ram_addr_t end;
+    uint64_t addr;
+} VirtIONumahintDiscardSpan;
+
+/*
+ * What the ranges of one report request share.  The ranges come in the
+ * order of the guest's free lists, mostly in a few stretches of guest RAM:
+ * the stretch found for one range (one flat range of the memory map) and
+ * its block's verdict are kept for the next, so that a range in the same
+ * stretch needs neither memory_region_find() nor a hash lookup; the
+ * ranges to discard are gathered, then sorted, so that neighbours go in
+ * one ram_block_discard_range() call.  Nothing here outlives the request,
+ * so no change of the memory map can make it stale.
+ */
+typedef struct VirtIONumahintReport {
+    /* Guest RAM [ram_addr, ram_end) is @ram_rb from @ram_offset on. */
+    RAMBlock *ram_rb;
+    uint64_t ram_addr;
+    uint64_t ram_end;
+    ram_addr_t ram_offset;
+    /* virtio_numahint_block_discard() of @verdict_rb, if set. */
+    RAMBlock *verdict_rb;
+    VirtIONumahintDiscard verdict;
+    /* The ranges to discard, one per range, and then one per call. */
+    VirtIONumahintDiscardSpan *spans;
+    uint32_t nr_spans;
+    /* ram_block_discard_range() calls made. */
+    uint32_t nr_discards;
+} VirtIONumahintReport;
+
+/*
+ * How far past a range a lookup looks for the stretch of guest RAM the
+ * range lies in: memory_region_find() walks back over every flat range
+ * in its window, so the window stays small next to the memory map.
+ */
+#define VIRTIO_NUMAHINT_RAM_WINDOW (1ULL << 30)
+
+/*
+ * virtio_numahint_find_ram() for the ranges of a report: the same check,
+ * that [addr, addr + len) lies in one flat range of guest RAM, answered
+ * from @report when the range lies in the stretch found last.
+ */
+static RAMBlock *virtio_numahint_report_find_ram(VirtIONumahintReport *report,
+                                                 uint64_t addr, uint64_t len,
+                                                 ram_addr_t *offset)
 {
+    MemoryRegionSection section;
+    uint64_t window;
+    RAMBlock *rb = NULL;
+
+    if (report->ram_rb && addr >= report->ram_addr &&
+        addr < report->ram_end && len <= report->ram_end - addr) {
+        *offset = report->ram_offset + (addr - report->ram_addr);
+        return report->ram_rb;
+    }
+    /* numahint_request_range() has checked that the range does not wrap. */
+    window = MIN(MAX(len, VIRTIO_NUMAHINT_RAM_WINDOW), UINT64_MAX - addr);
+    section = memory_region_find(get_system_memory(), addr, window);
+    if (!section.mr) {
+        return NULL;
+    }
+    /* The flat range that holds @addr must hold the whole range. */
+    if (section.offset_within_address_space == addr &&
+        int128_ge(section.size, int128_make64(len)) && !section.readonly &&
+        virtio_numahint_is_guest_ram(section.mr)) {
+        rb = section.mr->ram_block;
+        *offset = section.offset_within_region;
+        report->ram_rb = rb;
+        report->ram_addr = addr;
+        report->ram_end = addr + int128_get64(section.size);
+        report->ram_offset = *offset;
+    }
+    memory_region_unref(section.mr);
+    return rb;
+}
+
+/* virtio_numahint_block_discard(), asked once per block and request. */
+static VirtIONumahintDiscard
+virtio_numahint_report_verdict(VirtIONumahint *s, VirtIONumahintReport *report,
+                               RAMBlock *rb)
+{
+    if (report->verdict_rb != rb) {
+        report->verdict = virtio_numahint_block_discard(s, rb);
+        report->verdict_rb = rb;
+    }
+    return report->verdict;
+}
+
+/*
+ * Check one range and count it; if it is to be discarded, add it to
+ * @report's spans.  Returns true if the range was valid, whether or not
+ * it will be discarded.
+ */
+static bool virtio_numahint_report_range(VirtIONumahint *s,
+                                         VirtIONumahintReport *report,
+                                         const void *entry)
+{
+    VirtIONumahintDiscardSpan *span;
     uint64_t addr, len, start, end;
     ram_addr_t offset;
     const char *inhibitor;
     RAMBlock *rb = NULL;
-    int ret;
 
     s->stats.report_ranges++;
     if (numahint_request_range(entry, &addr, &len)) {
-        rb = virtio_numahint_find_ram(addr, len, &offset);
+        rb = virtio_numahint_report_find_ram(report, addr, len, &offset);
     }
     if (!rb) {
         s->stats.report_rejected++;
@@ -260,7 +359,7 @@ static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
         trace_virtio_numahint_discard_skipped(addr, len, inhibitor);
         return true;
     }
-    switch (virtio_numahint_block_discard(s, rb)) {
+    switch (virtio_numahint_report_verdict(s, report, rb)) {
     case VIRTIO_NUMAHINT_DISCARD_OK:
         break;
     case VIRTIO_NUMAHINT_DISCARD_NOT_SYSTEM_RAM:
@@ -287,31 +386,133 @@ static bool virtio_numahint_report_range(VirtIONumahint *s, const void *entry)
         trace_virtio_numahint_discard_skipped(addr, len, "below host page");
         return true;
     }
-
-    ret = ram_block_discard_range(rb, start, end - start);
-    trace_virtio_numahint_discard(addr + (start - offset), end - start, ret);
-    if (ret) {
-        /*
-         * ram_block_discard_range() has said why.  What failed once on a
-         * block fails again (mlock, a read-only or sealed file, no hole
-         * punching): say it only once and stop trying there.
-         */
-        s->stats.report_discard_failed++;
-        g_hash_table_insert(s->discard_refused,
-                            g_strdup(qemu_ram_get_idstr(rb)),
-                            GINT_TO_POINTER(VIRTIO_NUMAHINT_DISCARD_FAILED +
-                                            1));
-    } else {
-        s->stats.report_bytes_discarded += end - start;
-        if (s->placement_enabled) {
-            /* First touch places these pages again: nothing to keep. */
-            qemu_mutex_lock(&s->placement_lock);
-            numahint_placement_forget(&s->placement, addr + (start - offset),
-                                      end - start);
-            qemu_mutex_unlock(&s->placement_lock);
-        }
-    }
+    span = &report->spans[report->nr_spans++];
+    span->rb = rb;
+    span->start = start;
+    span->end = end;
+    span->addr = addr + (start - offset);
     return true;
+}
+
+static int virtio_numahint_cmp_span(const void *a, const void *b)
+{
+    const VirtIONumahintDiscardSpan *x = a, *y = b;
+
+    if (x->rb != y->rb) {
+        return (uintptr_t)x->rb < (uintptr_t)y->rb ? -1 : 1;
+    }
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Discard [span->start, @end) of span->rb, @span and those merged with
+ * it; count what it discarded.  Returns whether it did.
+ */
+static bool virtio_numahint_discard(VirtIONumahint *s,
+                                    VirtIONumahintReport *report,
+                                    const VirtIONumahintDiscardSpan *span,
+                                    ram_addr_t end)
+{
+    int ret = ram_block_discard_range(span->rb, span->start,
+                                      end - span->start);
+
+    report->nr_discards++;
+    trace_virtio_numahint_discard(span->addr, end - span->start, ret);
+    if (ret) {
+        return false;
+    }
+    s->stats.report_bytes_discarded += end - span->start;
+    return true;
+}
+
+/*
+ * ram_block_discard_range() has said why a discard failed.  What failed
+ * once on a block fails again (mlock, a read-only or sealed file, no
+ * hole punching): say it only once and stop trying there.
+ */
+static void virtio_numahint_discard_failed(VirtIONumahint *s,
+                                           VirtIONumahintReport *report,
+                                           RAMBlock *rb)
+{
+    s->stats.report_discard_failed++;
+    g_hash_table_insert(s->discard_refused, g_strdup(qemu_ram_get_idstr(rb)),
+                        GINT_TO_POINTER(VIRTIO_NUMAHINT_DISCARD_FAILED + 1));
+    report->verdict_rb = rb;
+    report->verdict = VIRTIO_NUMAHINT_DISCARD_FAILED;
+}
+
+/*
+ * Discard @report's spans, in address order, spans that follow each other
+ * in a block and in guest memory in one call; a span that overlaps
+ * another (the guest may report a range twice) is discarded, and counted,
+ * on its own.  If a merged call fails, its spans are tried one by one, as
+ * they would have been unmerged: the first that fails is counted in
+ * report-discard-failed and every span of that block after it in
+ * report-skipped-failed.  Leaves in @report's spans those discarded,
+ * merged, for numahint_placement_forget().
+ */
+static void virtio_numahint_report_discard(VirtIONumahint *s,
+                                           VirtIONumahintReport *report)
+{
+    VirtIONumahintDiscardSpan *spans = report->spans;
+    uint32_t i = 0, n, k, done = 0;
+
+    qsort(spans, report->nr_spans, sizeof(*spans), virtio_numahint_cmp_span);
+    while (i < report->nr_spans) {
+        RAMBlock *rb = spans[i].rb;
+        ram_addr_t end = spans[i].end;
+
+        if (report->verdict_rb == rb &&
+            report->verdict == VIRTIO_NUMAHINT_DISCARD_FAILED) {
+            s->stats.report_skipped_failed++;
+            trace_virtio_numahint_discard_skipped(spans[i].addr,
+                                                  spans[i].end -
+                                                  spans[i].start,
+                                                  "failed before");
+            i++;
+            continue;
+        }
+        for (n = 1; i + n < report->nr_spans &&
+             spans[i + n].rb == rb && spans[i + n].start == end &&
+             spans[i + n].addr == spans[i].addr + (end - spans[i].start);
+             n++) {
+            end = spans[i + n].end;
+        }
+        if (virtio_numahint_discard(s, report, &spans[i], end)) {
+            spans[done] = spans[i];
+            spans[done++].end = end;
+            i += n;
+            continue;
+        }
+        if (n == 1) {
+            virtio_numahint_discard_failed(s, report, rb);
+            i++;
+            continue;
+        }
+        /* One by one: those before the first that fails are discarded. */
+        for (k = 0; k < n; k++) {
+            if (!virtio_numahint_discard(s, report, &spans[i + k],
+                                         spans[i + k].end)) {
+                virtio_numahint_discard_failed(s, report, rb);
+                break;
+            }
+            spans[done++] = spans[i + k];
+        }
+        /* The rest of the block is skipped by the loop, as failed before. */
+        i += k + (k < n);
+    }
+    report->nr_spans = done;
+}
+
+/* CPU time of the calling thread, in ns, for the free path's trace. */
+static int64_t virtio_numahint_thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)) {
+        return 0;
+    }
+    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
 }
 
 /* --- First-touch placement --- */
@@ -833,17 +1034,6 @@ typedef uint32_t (*VirtIONumahintQueueHandler)(VirtIONumahint *s,
                                                VirtQueueElement *elem,
                                                uint32_t *bad);
 
-/* CPU time of the calling thread, in ns, for the free path's trace. */
-static int64_t virtio_numahint_thread_cpu_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)) {
-        return 0;
-    }
-    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
-}
-
 static uint32_t virtio_numahint_handle_report(VirtIONumahint *s,
                                               const NumahintRequest *req,
                                               const uint8_t *entries,
@@ -855,18 +1045,32 @@ static uint32_t virtio_numahint_handle_report(VirtIONumahint *s,
         TRACE_VIRTIO_NUMAHINT_REPORT_DONE);
     int64_t cpu_ns = timed ? virtio_numahint_thread_cpu_ns() : 0;
     uint64_t discarded = s->stats.report_bytes_discarded;
+    g_autofree VirtIONumahintDiscardSpan *spans =
+        g_new(VirtIONumahintDiscardSpan, req->nr_entries);
+    VirtIONumahintReport report = { .spans = spans };
     uint32_t i, done = 0;
 
     s->stats.report_requests++;
     for (i = 0; i < req->nr_entries; i++) {
-        if (virtio_numahint_report_range(s, entries + i * req->entry_size)) {
+        if (virtio_numahint_report_range(s, &report,
+                                         entries + i * req->entry_size)) {
             done++;
         } else {
             ++*bad;
         }
     }
+    virtio_numahint_report_discard(s, &report);
+    if (s->placement_enabled && report.nr_spans) {
+        /* First touch places these pages again: nothing to keep. */
+        qemu_mutex_lock(&s->placement_lock);
+        for (i = 0; i < report.nr_spans; i++) {
+            numahint_placement_forget(&s->placement, spans[i].addr,
+                                      spans[i].end - spans[i].start);
+        }
+        qemu_mutex_unlock(&s->placement_lock);
+    }
     if (timed) {
-        trace_virtio_numahint_report_done(req->nr_entries,
+        trace_virtio_numahint_report_done(req->nr_entries, report.nr_discards,
                                           s->stats.report_bytes_discarded -
                                           discarded,
                                           virtio_numahint_thread_cpu_ns() -

@@ -444,6 +444,50 @@ static void test_report_with_max_ranges_is_accepted(void *obj, void *data,
     numahint_cleanup(&nh);
 }
 
+/*
+ * Neighbouring ranges out of order, a bad range among them, one range
+ * twice and one overlapping another: the device may discard neighbours in
+ * one call, but it checks and counts each range as it comes, counts the
+ * bytes of each range discarded (twice for the one reported twice), and
+ * discards exactly their union.
+ */
+static void test_report_neighbours_count_one_by_one(void *obj, void *data,
+                                                    QGuestAllocator *a)
+{
+    const uint64_t chunk = 16 * PAGE;
+    struct virtio_numahint_range r[6];
+    struct virtio_numahint_resp resp;
+    NumahintStats before, after;
+    Numahint nh;
+
+    numahint_init(&nh, obj, a);
+    r[0] = mkrange(nh.range + chunk, chunk);
+    r[1] = mkrange(nh.range, chunk);
+    r[2] = mkrange(nh.range + 2 * chunk + 1, chunk);
+    r[3] = mkrange(nh.range + 2 * chunk, chunk);
+    r[4] = mkrange(nh.range + 2 * chunk, chunk);
+    r[5] = mkrange(nh.range + 2 * chunk + chunk / 2, chunk);
+    fill_area(&nh);
+
+    numahint_get_stats(&nh, &before);
+    numahint_report(&nh, r, ARRAY_SIZE(r), &resp);
+    numahint_get_stats(&nh, &after);
+
+    g_assert_cmpuint(resp.status, ==, VIRTIO_NUMAHINT_RESP_REJECTED);
+    g_assert_cmpuint(resp.nr_done, ==, 5);
+    g_assert_cmpuint(after.report_ranges, ==, before.report_ranges + 6);
+    g_assert_cmpuint(after.report_rejected, ==, before.report_rejected + 1);
+    g_assert_cmpuint(after.protocol_errors, ==, before.protocol_errors);
+    g_assert_cmpuint(after.report_bytes_discarded, ==,
+                     before.report_bytes_discarded + 5 * chunk);
+    check_fill(&nh, nh.range, 3 * chunk + chunk / 2, 0);
+    check_fill(&nh, nh.range + 3 * chunk + chunk / 2,
+               SZ_2M - (3 * chunk + chunk / 2), PATTERN);
+    check_guards(&nh);
+    numahint_check_running(&nh);
+    numahint_cleanup(&nh);
+}
+
 /* Header, entry and response each split across descriptors. */
 static void test_valid_report_split_across_descriptors(void *obj, void *data,
                                                        QGuestAllocator *a)
@@ -1370,6 +1414,8 @@ static void register_virtio_numahint_test(void)
                  test_valid_report_discards_exactly_the_range, NULL);
     qos_add_test("report-with-max-ranges-is-accepted", "virtio-numahint",
                  test_report_with_max_ranges_is_accepted, NULL);
+    qos_add_test("report-neighbours-count-one-by-one", "virtio-numahint",
+                 test_report_neighbours_count_one_by_one, NULL);
     qos_add_test("valid-report-split-across-descriptors", "virtio-numahint",
                  test_valid_report_split_across_descriptors, NULL);
 
