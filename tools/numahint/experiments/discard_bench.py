@@ -67,7 +67,8 @@ TRACE_RE = re.compile(TRACE_EVENT + r" nr_ranges=(\d+)(?: nr_discards=(\d+))?"
                       r" discarded=(\d+) cpu_ns=(-?\d+)")
 MADV_HUGEPAGE = getattr(mmap, "MADV_HUGEPAGE", 14)
 MADV_NOHUGEPAGE = getattr(mmap, "MADV_NOHUGEPAGE", 15)
-CSV_FIELDS = ("label", "date", "rounds", "gib", "requests", "ranges",
+CSV_FIELDS = ("label", "date", "first_touch", "rounds", "gib", "requests",
+              "ranges",
               "discard_calls", "mean_range_kib", "handler_cpu_s",
               "main_thread_cpu_s",
               "raw_thp_cpu_s", "raw_4k_cpu_s", "raw_thp_share",
@@ -171,8 +172,7 @@ def record(args, row, text):
     lines = [
         "# discard-bench", "",
         "`experiments/discard-bench --rounds N --label NAME` (Debian "
-        f"{args.kernel} guest, {args.memory}, first-touch "
-        f"{'on' if args.first_touch else 'off'}), TCG on a 2-core host; "
+        f"{args.kernel} guest, {args.memory}), TCG on a 2-core host; "
         "each label's full output in NAME.txt.  Throughput ratios, device "
         "/ raw madvise(MADV_DONTNEED) over the same amount in ranges of the "
         "guest's mean size, the raw memory set up as QEMU's guest RAM "
@@ -182,14 +182,16 @@ def record(args, row, text):
         "thread over the window less its idle rate, printed only (see "
         "the harness: under TCG it varies with the guest's timers by more "
         "than the free path costs).", "",
-        "| run | date | GiB | requests | ranges | discard calls | "
+        "| run | date | first touch | GiB | requests | ranges | "
+        "discard calls | "
         "mean range KiB | "
         "handler CPU s | main thread CPU s | raw CPU s (THP) | "
         "raw CPU s (4 KiB) | handler / raw |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
-            f"| {r['label']} | {r['date']} | {float(r['gib']):.2f} | "
+            f"| {r['label']} | {r['date']} | {r['first_touch'] or 'off'} | "
+            f"{float(r['gib']):.2f} | "
             f"{r['requests']} | {r['ranges']} | "
             f"{r.get('discard_calls') or r['ranges']} | {r['mean_range_kib']} | "
             f"{float(r['handler_cpu_s']):.4f} | "
@@ -315,6 +317,7 @@ echo "ok 1 - {args.rounds} rounds of 256 MiB touched, freed and reported"
     if args.label:
         record(args, {
             "label": args.label, "date": time.strftime("%Y-%m-%d"),
+            "first_touch": "on" if args.first_touch else "off",
             "rounds": args.rounds, "gib": f"{gib:.4f}",
             "requests": requests, "ranges": ranges,
             "mean_range_kib": chunk // 1024,
@@ -325,7 +328,8 @@ echo "ok 1 - {args.rounds} rounds of 256 MiB touched, freed and reported"
             "raw_4k_cpu_s": f"{raw_4k_cpu:.6f}",
             "raw_thp_share": f"{raw_share:.3f}",
             "handler_vs_raw": f"{raw_cpu / handler_cpu:.3f}",
-        }, f"experiments/discard-bench --rounds {args.rounds} --label "
+        }, f"experiments/discard-bench --rounds {args.rounds}"
+           f"{' --first-touch' if args.first_touch else ''} --label "
            f"{args.label}\n\n{text}")
     return 0
 
