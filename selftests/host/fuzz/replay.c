@@ -141,9 +141,9 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "replay %s: %u inputs (%zu bytes) "
 			 "run clean", argv[i], in.nr, bytes);
 		if (!in.nr)
-			ksft_test_result_skip(name, "no inputs");
+			ksft_test_result_skip("%s: no inputs\n", name);
 		else
-			ksft_test_result(!failed, name);
+			ksft_test_result(!failed, "%s\n", name);
 	}
 	ksft_finished();
 }
