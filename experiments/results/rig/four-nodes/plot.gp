@@ -11,7 +11,7 @@ set style fill solid 0.8 border -1
 set ylabel 'pages local (%)'
 set yrange [90:100.5]
 set arrow from graph 0, first 99 to graph 1, first 99 nohead dt 2
-set label 'target 99%' at graph 0.01, first 98.7
+set label 'target 99%' at graph 0.99, first 98.7 right
 set xtics rotate by -20
 set key below
 plot '< tail -n +2 results.csv | sort -t, -k2,2 -k1,1 -k3,3' \
