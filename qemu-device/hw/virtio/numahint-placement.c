@@ -328,6 +328,15 @@ static void numahint_placement_heap_pop(NumahintPlacementExtent *heap,
     heap[i] = last;
 }
 
+/* Whether [start, ...) of @e would merge with the last of @out's @len. */
+static bool numahint_placement_joins(const NumahintPlacementExtent *out,
+                                     unsigned int len,
+                                     const NumahintPlacementExtent *e,
+                                     uint64_t start)
+{
+    return len && out[len - 1].end == start && out[len - 1].node == e->node;
+}
+
 /*
  * Append [start, end) of @e to @out (of *@len extents), merged with the
  * last one where they touch and agree.
@@ -337,11 +346,10 @@ static void numahint_placement_append(NumahintPlacementExtent *out,
                                       const NumahintPlacementExtent *e,
                                       uint64_t start, uint64_t end)
 {
-    NumahintPlacementExtent *prev = *len ? &out[*len - 1] : NULL;
-
-    if (prev && prev->end == start && prev->node == e->node) {
-        prev->end = end;
-        numahint_placement_span_times(prev, e->first_ms, e->last_ms);
+    if (numahint_placement_joins(out, *len, e, start)) {
+        out[*len - 1].end = end;
+        numahint_placement_span_times(&out[*len - 1], e->first_ms,
+                                      e->last_ms);
         return;
     }
     out[*len] = *e;
@@ -1157,20 +1165,11 @@ static bool numahint_placement_keep(NumahintPlacement *p,
                                     const NumahintPlacementExtent *e,
                                     uint64_t start, uint64_t end)
 {
-    NumahintPlacementExtent *prev = *len ? &out[*len - 1] : NULL;
-
-    if (prev && prev->end == start && prev->node == e->node) {
-        prev->end = end;
-        numahint_placement_span_times(prev, e->first_ms, e->last_ms);
-        return true;
-    }
-    if (*len == p->queue_capacity) {
+    if (*len == p->queue_capacity &&
+        !numahint_placement_joins(out, *len, e, start)) {
         return false;
     }
-    out[*len] = *e;
-    out[*len].start = start;
-    out[*len].end = end;
-    ++*len;
+    numahint_placement_append(out, len, e, start, end);
     return true;
 }
 
