@@ -246,11 +246,13 @@ place_b() {
 
 # Raw snapshots for numahint-stat (tools/numahint/stat.py), which replays
 # them from this console (`numahint-stat --replay LOG`) through the code
-# it reads a live VM with: every rig.stat=SEC seconds (default 2; 0: none)
+# it reads a live VM with: every rig.stat=SEC seconds (default 0: none;
+# numa_maps walks the inner QEMU's page tables under its mmap lock, which
+# under nested TCG slowed runs and came with an inner RCU stall once)
 # the inner guest RAM's lines of /proc/PID/maps and numa_maps, where each
 # vCPU thread last ran and the device's counters, on lines of their own
 # (NUMAHINT-STAT ...), so the outer VM needs no Python.
-stat_every=2
+stat_every=0
 for arg in $cmdline; do
 	case "$arg" in rig.stat=*) stat_every=${arg#*=} ;; esac
 done

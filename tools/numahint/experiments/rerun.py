@@ -376,7 +376,7 @@ def measure(config: Config, experiment: Experiment, outer_initrd: Path,
         timeout=args.timeout, smp=args.smp, memory=args.memory, numa_nodes=2,
         accel="tcg", test_timeout=int(args.timeout) - 30,
         qemu=getattr(args, "outer_qemu", None) or vm.default_qemu(),
-        append=(f"rig.config={name} transparent_hugepage=never "
+        append=(f"rig.config={name} transparent_hugepage=never rig.stat=2 "
                 + ("numa_balancing=enable" if config.autonuma
                    else "numa_balancing=disable")))
     log = args.logs / f"console-{config.name}.log"
