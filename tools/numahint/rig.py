@@ -57,6 +57,8 @@ class RigConfig:
     numahint, balloon: -device options of virtio-numahint-pci and
         virtio-balloon-pci ("" for defaults), None for no such device.
     default: run when no -c names configurations.
+    autonuma: the host balances NUMA memory itself (numa_balancing=enable;
+        experiments/rerun's autonuma configuration).
     """
 
     name: str
@@ -65,6 +67,7 @@ class RigConfig:
     numahint: str | None = None
     balloon: str | None = None
     default: bool = True
+    autonuma: bool = False
 
 
 #: The configurations, in table order; a new one is one line.  The device

@@ -88,17 +88,8 @@ from ..vm.paths import REPO_ROOT as REPO
 WORKLOADS = REPO / "experiments" / "workloads"
 
 
-@dataclass(frozen=True)
-class Config:
-    """One configuration: rig.RigConfig's fields, and whether the host
-    balances NUMA memory itself."""
-
-    name: str
-    title: str
-    module: bool
-    numahint: str | None = None
-    balloon: str | None = None
-    autonuma: bool = False
+#: One configuration: the rig's, autonuma included.
+Config = rig.RigConfig
 
 
 CONFIGS = (
