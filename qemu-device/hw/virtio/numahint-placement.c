@@ -537,6 +537,14 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
 #define NUMAHINT_PAGE_MOVED     (1U << 30)
 #define NUMAHINT_PAGE_TIME_MASK (NUMAHINT_PAGE_MOVED - 1)
 
+/* The page state word of the host page of @r at @gpa, or NULL. */
+static uint32_t *numahint_placement_page_state(const NumahintRamRegion *r,
+                                               uint64_t gpa)
+{
+    return r->page_state ?
+           &r->page_state[(gpa - r->gpa) / r->host_page_size] : NULL;
+}
+
 /* 4 KiB parts of a host page of region @r. */
 static unsigned int numahint_placement_parts(const NumahintRamRegion *r)
 {
@@ -632,8 +640,7 @@ void numahint_placement_forget(NumahintPlacement *p, uint64_t gpa,
         first = gpa > r->gpa ? (gpa + mask) & ~mask : r->gpa;
         last = end < r->gpa + r->size ? end & ~mask : r->gpa + r->size;
         for (hp = first; r->page_state && hp < last; hp += mask + 1) {
-            r->page_state[(hp - r->gpa) / r->host_page_size] &=
-                ~NUMAHINT_PAGE_SPLIT;
+            *numahint_placement_page_state(r, hp) &= ~NUMAHINT_PAGE_SPLIT;
         }
     }
     /* Their parts belong nowhere until the guest says so again. */
@@ -929,8 +936,7 @@ static void numahint_placement_gather(const NumahintPlacement *p,
     hp->region = r;
     hp->start = from & ~(r->host_page_size - 1);
     hp->end = hp->start + r->host_page_size;
-    hp->state = r->page_state ? &r->page_state[(hp->start - r->gpa) /
-                                               r->host_page_size] : NULL;
+    hp->state = numahint_placement_page_state(r, hp->start);
     hp->first = first;
     hp->from = from;
     hp->covered = 0;
@@ -976,10 +982,11 @@ static void numahint_placement_gather(const NumahintPlacement *p,
     }
 }
 
+/* Whether the host page of @word (NULL: none kept) moved too recently. */
 static bool numahint_placement_cooling(const NumahintPlacement *p,
-                                       const NumahintHostPage *hp)
+                                       const uint32_t *word)
 {
-    uint32_t state = hp->state ? *hp->state : 0;
+    uint32_t state = word ? *word : 0;
 
     return p->params.cooldown_ms && (state & NUMAHINT_PAGE_MOVED) &&
            ((p->now_ms - state) & NUMAHINT_PAGE_TIME_MASK) <
@@ -1005,7 +1012,7 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
                     (NUMAHINT_PLACEMENT_PAGE_SHIFT + 1);
     bool split = hp->state && (*hp->state & NUMAHINT_PAGE_SPLIT);
 
-    if (numahint_placement_cooling(p, hp)) {
+    if (numahint_placement_cooling(p, hp->state)) {
         p->stats.cooling_holds++;
         return NUMAHINT_HOLD;
     }
@@ -1228,7 +1235,7 @@ static uint64_t numahint_placement_check_splits(NumahintPlacement *p,
          work->len + NUMAHINT_PLACEMENT_MAX_PARTS < work->capacity; n++) {
         NumahintSplitPage *sp = &p->split_pages[p->split_cursor];
         const NumahintRamRegion *r;
-        NumahintHostPage hp;
+        uint32_t *state;
 
         p->split_cursor = (p->split_cursor + 1) % p->nr_split_pages;
         if (sp->gpa == UINT64_MAX ||
@@ -1241,12 +1248,11 @@ static uint64_t numahint_placement_check_splits(NumahintPlacement *p,
             numahint_placement_drop_split(p, sp);
             continue;
         }
-        hp.state = r->page_state ? &r->page_state[(sp->gpa - r->gpa) /
-                                                  r->host_page_size] : NULL;
-        if (numahint_placement_cooling(p, &hp)) {
+        state = numahint_placement_page_state(r, sp->gpa);
+        if (numahint_placement_cooling(p, state)) {
             continue;
         }
-        used += numahint_placement_check_split(p, sp, r, hp.state, work);
+        used += numahint_placement_check_split(p, sp, r, state, work);
     }
     return used;
 }
