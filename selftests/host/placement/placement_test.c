@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <sched.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1298,17 +1297,7 @@ TEST(real_split)
 	long before, after;
 	char *map, *mem;
 	bool intact = true;
-	cpu_set_t here;
 
-	/*
-	 * Stay on one CPU: a page just faulted in is held by that CPU's LRU
-	 * batch until drained, and MADV_COLD drains only its own CPU's; on
-	 * another CPU the split fails for the extra reference (silently, as
-	 * madvise does).
-	 */
-	CPU_ZERO(&here);
-	CPU_SET(sched_getcpu(), &here);
-	sched_setaffinity(0, sizeof(here), &here);
 	map = mmap(NULL, 3 * THP, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (map == MAP_FAILED) {
