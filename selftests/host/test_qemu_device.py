@@ -222,6 +222,18 @@ class QMPTest(unittest.TestCase):
                           reply["error"]["desc"])
             self.assertEqual(vm.cmd("qom-get", **get)["return"], 1000)
 
+    def test_touch_budget_can_change_at_run_time(self):
+        with PausedQEMU("first-touch=on,touch-pages-per-sec=4096") as vm:
+            get = {"path": "nh0", "property": "touch-pages-per-sec"}
+            self.assertEqual(vm.cmd("qom-get", **get)["return"], 4096)
+            self.assertIn("return", vm.cmd("qom-set", value=1 << 30, **get))
+            self.assertEqual(vm.cmd("qom-get", **get)["return"], 1 << 30)
+            for bad in (0, (1 << 30) + 1):
+                reply = vm.cmd("qom-set", value=bad, **get)
+                self.assertIn("'touch-pages-per-sec' must be at least 1 and "
+                              "at most 1073741824", reply["error"]["desc"])
+            self.assertEqual(vm.cmd("qom-get", **get)["return"], 1 << 30)
+
     def test_features_follow_properties(self):
         with PausedQEMU("locality-probe=on,free-page-reporting=off,"
                         "first-touch=on") as vm:

@@ -74,6 +74,9 @@ static void virtio_numahint_pci_instance_init(Object *obj)
     object_property_add_alias(obj, VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP,
                               OBJECT(&dev->vdev),
                               VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP);
+    object_property_add_alias(obj, VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP,
+                              OBJECT(&dev->vdev),
+                              VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP);
 }
 
 static const VirtioPCIDeviceTypeInfo virtio_numahint_pci_info = {

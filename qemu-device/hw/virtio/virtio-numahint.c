@@ -857,6 +857,7 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
     rcu_read_unlock();
 
     step = get_clock() - start;
+    qatomic_set(&s->stats.placement_ns, s->stats.placement_ns + step);
     /* Read by the main loop without the lock: whole words. */
     qatomic_set(&s->stats.max_placement_lock_ns,
                 MAX(s->stats.max_placement_lock_ns, lock_ns));
@@ -1341,11 +1342,6 @@ static bool virtio_numahint_check_config(VirtIONumahint *s, Error **errp)
 /* Bounds of the first-touch properties, which the guest never sees. */
 static bool virtio_numahint_check_touch(VirtIONumahint *s, Error **errp)
 {
-    if (!s->touch_pages_per_sec) {
-        error_setg(errp, "'%s' must be at least 1",
-                   VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP);
-        return false;
-    }
     return virtio_numahint_check_u32(VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP,
                                      s->touch_queue_extents, 1,
                                      VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT,
@@ -1645,6 +1641,48 @@ static void virtio_numahint_set_touch_flush_ms(Object *obj, Visitor *v,
     }
 }
 
+static void virtio_numahint_get_touch_pages_per_sec(Object *obj, Visitor *v,
+                                                    const char *name,
+                                                    void *opaque, Error **errp)
+{
+    VirtIONumahint *s = VIRTIO_NUMAHINT(obj);
+    uint64_t value = qatomic_read(&s->touch_pages_per_sec);
+
+    visit_type_uint64(v, name, &value, errp);
+}
+
+/*
+ * The placement budget, which the host's admin may change at run time
+ * (qom-set): the next placement step uses it.  It is the host's setting,
+ * not the guest's, so it does not migrate: the destination has its own.
+ */
+static void virtio_numahint_set_touch_pages_per_sec(Object *obj, Visitor *v,
+                                                    const char *name,
+                                                    void *opaque, Error **errp)
+{
+    VirtIONumahint *s = VIRTIO_NUMAHINT(obj);
+    uint64_t value;
+
+    if (!visit_type_uint64(v, name, &value, errp)) {
+        return;
+    }
+    if (value < 1 || value > VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_LIMIT) {
+        error_setg(errp, "'%s' must be at least 1 and at most %" PRIu64,
+                   name, (uint64_t)VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_LIMIT);
+        return;
+    }
+    if (!DEVICE(obj)->realized) {
+        s->touch_pages_per_sec = value;
+        return;
+    }
+    qemu_mutex_lock(&s->placement_lock);
+    qatomic_set(&s->touch_pages_per_sec, value);
+    s->placement_overrun = 0;
+    qemu_cond_signal(&s->placement_cond);
+    qemu_mutex_unlock(&s->placement_lock);
+    trace_virtio_numahint_set_touch_pages_per_sec(value);
+}
+
 /*
  * Test hook: set at run time (qom-set) to make the device fail on the
  * next request it pops, so that tests see the driver recover from
@@ -1666,12 +1704,16 @@ static void virtio_numahint_instance_init(Object *obj)
     VirtIONumahint *s = VIRTIO_NUMAHINT(obj);
 
     s->touch_flush_ms = 100;
+    s->touch_pages_per_sec = VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_DEFAULT;
     object_property_add(obj, VIRTIO_NUMAHINT_STATS_PROP,
                         "VirtIONumahintStats", virtio_numahint_get_stats,
                         NULL, NULL, NULL);
     object_property_add(obj, VIRTIO_NUMAHINT_TOUCH_FLUSH_MS_PROP, "uint32",
                         virtio_numahint_get_touch_flush_ms,
                         virtio_numahint_set_touch_flush_ms, NULL, NULL);
+    object_property_add(obj, VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP,
+                        "uint64", virtio_numahint_get_touch_pages_per_sec,
+                        virtio_numahint_set_touch_pages_per_sec, NULL, NULL);
     object_property_add_bool(obj, VIRTIO_NUMAHINT_FAIL_NEXT_REQUEST_PROP,
                              virtio_numahint_get_fail_next_request,
                              virtio_numahint_set_fail_next_request);
@@ -1754,8 +1796,8 @@ static int virtio_numahint_post_load(void *opaque, int version_id)
 /* Loaded with the version of vmstate_virtio_numahint: the two go together. */
 static const VMStateDescription vmstate_virtio_numahint_device = {
     .name = "virtio-numahint-device",
-    .version_id = 2,
-    .minimum_version_id = 2,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .post_load = virtio_numahint_post_load,
     .fields = (const VMStateField[]) {
         /* The fixed configuration must match on both sides. */
@@ -1779,14 +1821,14 @@ static const VMStateDescription vmstate_virtio_numahint_device = {
 };
 
 /*
- * Version 2: the counters of the lists in the headers, which are the
- * layout of the stream; a counter added to either list makes the next
- * version.
+ * Version 3: the counters of the lists in the headers, which are the
+ * layout of the stream (version 3 added placement-ns); a counter added to
+ * either list makes the next version.
  */
 static const VMStateDescription vmstate_virtio_numahint = {
     .name = "virtio-numahint",
-    .version_id = 2,
-    .minimum_version_id = 2,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .fields = (const VMStateField[]) {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()
@@ -1802,8 +1844,6 @@ static const Property virtio_numahint_properties[] = {
                       host_features, VIRTIO_NUMAHINT_F_LOCALITY_PROBE, false),
     DEFINE_PROP_STRING(VIRTIO_NUMAHINT_VCPU_NODES_PROP, VirtIONumahint,
                        vcpu_nodes),
-    DEFINE_PROP_UINT64(VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_PROP,
-                       VirtIONumahint, touch_pages_per_sec, 262144),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_TOUCH_QUEUE_PROP, VirtIONumahint,
                        touch_queue_extents, 8192),
     DEFINE_PROP_UINT32(VIRTIO_NUMAHINT_TOUCH_COOLDOWN_MS_PROP, VirtIONumahint,

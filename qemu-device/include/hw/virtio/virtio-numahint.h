@@ -47,6 +47,12 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
  * _MIN in standard-headers/linux/virtio_numahint.h); this one is QEMU's.
  */
 #define VIRTIO_NUMAHINT_TOUCH_QUEUE_LIMIT       (1 << 20)
+/*
+ * The default placement budget, 1 GiB/s of 4 KiB pages, and the largest,
+ * 4 TiB/s (no host moves pages that fast: no bound in practice).
+ */
+#define VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_DEFAULT (1ULL << 18)
+#define VIRTIO_NUMAHINT_TOUCH_PAGES_PER_SEC_LIMIT   (1ULL << 30)
 /* Split pages remembered, at most (512 bytes each, looked up linearly). */
 #define VIRTIO_NUMAHINT_TOUCH_SPLIT_PAGES_LIMIT (1 << 14)
 /* Placement runs every this many ms while events are queued. */
@@ -124,6 +130,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
     X(max_placement_step_ns, "max-placement-step-ns", \
       "longest placement step, system calls included, in nanoseconds: " \
       "run by the placement thread, without the main loop lock") \
+    X(placement_ns, "placement-ns", \
+      "time the placement thread spent in placement steps, system calls " \
+      "included, in nanoseconds: with touch-pages-migrated, the rate it " \
+      "places at while it works") \
     X(max_kick_ns, "max-kick-ns", \
       "longest time one notification of a queue kept the device busy, " \
       "under the main loop lock, in nanoseconds")
@@ -181,7 +191,11 @@ struct VirtIONumahint {
      * from the vCPU thread's affinity.
      */
     char *vcpu_nodes;
-    /* Most 4 KiB pages of host memory placement may examine a second. */
+    /*
+     * Most 4 KiB pages of host memory placement may examine a second; set
+     * at run time too (qom-set), read by the placement thread under
+     * placement_lock.
+     */
     uint64_t touch_pages_per_sec;
     /* Most extents the placement queue holds. */
     uint32_t touch_queue_extents;
