@@ -47,11 +47,33 @@
 #               other freed while the host migrates and discards it.
 #               Prints "RIG-STRESS cpu=N exit=E" for each, then
 #               "RIG-MARK stress done".
+#   bench       experiments/placement-bench --rig: A touches rig.mib MiB
+#               on vCPU 1 and exits; then rig.rounds apps P1, P2, ... touch
+#               rig.mib MiB each, on vCPU 0, vCPU 1, vCPU 0, ... so that
+#               each reuses the memory the one before freed on the other
+#               node, and hold it rig.hold seconds after "RIG-MARK Pn
+#               touched" and as long again after "RIG-MARK Pn held"
+#               (the host measures the device's placement at the first
+#               mark, a raw move_pages loop over the same pages at the
+#               second); then "RIG-MARK bench done";
+#   storm       experiments/main-loop-latency: for each phase of
+#               rig.phases (default "idle held storm"), "RIG-MARK phase P",
+#               then (but in idle) a storm: rig.mib MiB touched and freed
+#               over and over, on vCPU 0 and vCPU 1 in turn, so that each
+#               pass reuses memory on the other node; meanwhile
+#               rig-latency times timer wakeups on vCPU 1 for
+#               rig.phase_s seconds (default 30) as a real-time task;
+#               "RIG-MARK phase P done" once the storm stopped, and
+#               "RIG-MARK storm done" after the last phase.  The host
+#               sets the placement budget for each phase (held: 1 page a
+#               second) and times QMP commands meanwhile.
 #
 # Kernel command line: rig.variant=V (default rerun), rig.mib=MIB
 # (A's size, default 64), rig.bmib=MIB (B's size, default rig.mib),
 # rig.hold=SEC (default 5), rig.stress=BYTES (default 256M), rig.rate=MIBPS
-# (B's touch rate in slow, default 4).
+# (B's touch rate in slow, default 4), rig.rounds=N (bench, default 4),
+# rig.phases=P,P,... (storm, default idle,held,storm), rig.phase_s=SEC
+# (storm, default 30).
 
 variant=rerun
 mib=64
@@ -59,6 +81,9 @@ bmib=
 hold=5
 stress=256M
 rate=4
+rounds=4
+phases=idle,held,storm
+phase_s=30
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
@@ -68,6 +93,9 @@ for arg in $cmdline; do
 	rig.hold=*) hold=${arg#*=} ;;
 	rig.stress=*) stress=${arg#*=} ;;
 	rig.rate=*) rate=${arg#*=} ;;
+	rig.rounds=*) rounds=${arg#*=} ;;
+	rig.phases=*) phases=${arg#*=} ;;
+	rig.phase_s=*) phase_s=${arg#*=} ;;
 	esac
 done
 bmib=${bmib:-$mib}
@@ -101,6 +129,50 @@ if [ "$variant" = stress ]; then
 	echo "RIG-STRESS cpu=0 exit=$rc0"
 	echo "RIG-STRESS cpu=1 exit=$rc1"
 	echo "RIG-MARK stress done"
+	sleep 600
+	exit 0
+fi
+
+if [ "$variant" = bench ]; then
+	taskset -c "$acpu" /tests/rig-touch A "$mib" || echo "RIG-ERROR A failed"
+	for r in $(seq "$rounds"); do
+		cpu=0
+		[ $((r % 2)) = 0 ] && cpu=$acpu
+		taskset -c "$cpu" /tests/rig-touch "P$r" "$mib" --hold "$hold" \
+			--wait "$hold" || echo "RIG-ERROR P$r failed"
+	done
+	echo "RIG-MARK bench done"
+	sleep 600
+	exit 0
+fi
+
+if [ "$variant" = storm ]; then
+	for phase in $(echo "$phases" | tr ',' ' '); do
+		echo "RIG-MARK phase $phase"
+		# The host sets the budget for the phase meanwhile.
+		sleep 2
+		storm=
+		if [ "$phase" != idle ]; then
+			rm -f /tmp/storm.stop
+			(
+				cpu=0
+				while [ ! -e /tmp/storm.stop ]; do
+					taskset -c "$cpu" /tests/rig-touch S "$mib" \
+						>/dev/null
+					cpu=$((acpu - cpu))
+				done
+			) &
+			storm=$!
+			sleep 2
+		fi
+		taskset -c "$acpu" /tests/rig-latency "$phase_s" "$phase"
+		if [ -n "$storm" ]; then
+			touch /tmp/storm.stop
+			wait "$storm"
+		fi
+		echo "RIG-MARK phase $phase done"
+	done
+	echo "RIG-MARK storm done"
 	sleep 600
 	exit 0
 fi

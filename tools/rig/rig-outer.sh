@@ -38,6 +38,8 @@
 R=${RIG_DIR:-/tests}
 T=${RIG_TMP:-/tmp}
 HMP=$T/inner-hmp.sock
+# The inner QEMU's QMP socket (tools/numahint/rig.py, inner_argv).
+QMP=/tmp/inner-qmp.sock
 FIFO=$T/inner-console
 GPAS=$T/b-gpas
 
@@ -244,6 +246,102 @@ place_b() {
 	done
 }
 
+# One counter of a device_stats line, or 0.
+stat_of() {
+	v=$(echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p")
+	echo "${v:-0}"
+}
+
+now_s() {
+	cut -d' ' -f1 /proc/uptime
+}
+
+# The device's placement budget (touch-pages-per-sec, which can change at
+# run time): set it to $1; false if the device would not.
+set_budget() {
+	out=$("$R"/rig-hmp "$HMP" qom-set nh0 touch-pages-per-sec "$1" 2>&1)
+	case "$out" in
+	*rror*)
+		echo "RIG-OUTER budget $1 not set: $(echo "$out" | tr '\n' ' ')"
+		return 1
+		;;
+	esac
+}
+
+# experiments/placement-bench --rig, at "RIG-MARK Pn touched": the pages
+# Pn touched were queued with a budget of one page a second; give the
+# device all the budget there is and time its placement until nothing is
+# pending (placement-ns: the time of its steps).
+bench_engine() {
+	: >"$GPAS"	# Pn's frames follow the mark
+	sleep 1		# the guest's last flush
+	s0=$(device_stats)
+	t0=$(now_s)
+	set_budget 1073741824
+	for _ in $(seq 1200); do
+		s1=$(device_stats)
+		[ "$(stat_of "$s1" touch-pages-pending)" = 0 ] && break
+		sleep 0.1
+	done
+	t1=$(now_s)
+	set_budget 1
+	echo "RIG-RESULT phase=engine round=$1" \
+		"migrated=$(($(stat_of "$s1" touch-pages-migrated) - $(stat_of "$s0" touch-pages-migrated)))" \
+		"local=$(($(stat_of "$s1" touch-pages-local) - $(stat_of "$s0" touch-pages-local)))" \
+		"failed=$(($(stat_of "$s1" touch-pages-failed-busy) - $(stat_of "$s0" touch-pages-failed-busy)))" \
+		"move_calls=$(($(stat_of "$s1" touch-move-calls) - $(stat_of "$s0" touch-move-calls)))" \
+		"placement_ns=$(($(stat_of "$s1" placement-ns) - $(stat_of "$s0" placement-ns)))" \
+		"pending=$(stat_of "$s1" touch-pages-pending)" \
+		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
+}
+
+# ... and at "RIG-MARK Pn held": where Pn's pages are, then a raw
+# move_pages loop over them to the other node and back (rig-placement
+# --move).  Odd rounds ran on vCPU 0 (the rig's node 0), even ones on
+# the last vCPU.
+bench_raw() {
+	here=$(host_node 0) there=$(host_node "$last")
+	if [ $(($1 % 2)) = 0 ]; then
+		here=$(host_node "$last") there=$(host_node 0)
+	fi
+	echo "RIG-RESULT phase=placed round=$1 node=$here" \
+		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS")"
+	echo "RIG-RESULT phase=raw round=$1 from=$here" \
+		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$there")"
+	echo "RIG-RESULT phase=raw round=$1 from=$there" \
+		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$here")"
+}
+
+# experiments/main-loop-latency, at "RIG-MARK phase P": the budget for
+# the phase (held: one page a second; else the device's own), then the
+# round-trip times of 1,000 QMP commands while the guest times its timer
+# wakeups, and what placement did meanwhile.
+budget_default=
+storm_phase() {
+	if [ -z "$budget_default" ]; then
+		budget_default=$("$R"/rig-hmp "$HMP" qom-get nh0 \
+			touch-pages-per-sec | tr -dc '0-9')
+	fi
+	budget=$budget_default
+	[ "$1" = held ] && budget=1
+	if [ "$budget" != "$budget_now" ]; then
+		set_budget "$budget" && budget_now=$budget
+	fi
+	sleep 4		# the storm is on
+	s0=$(device_stats)
+	t0=$(now_s)
+	qmp=$("$R"/rig-qmp "$QMP" 1000)
+	s1=$(device_stats)
+	t1=$(now_s)
+	echo "RIG-RESULT phase=$1 what=qmp budget=${budget_now:-$budget_default}" \
+		"$qmp" \
+		"migrated=$(($(stat_of "$s1" touch-pages-migrated) - $(stat_of "$s0" touch-pages-migrated)))" \
+		"events=$(($(stat_of "$s1" touch-events) - $(stat_of "$s0" touch-events)))" \
+		"placement_ns=$(($(stat_of "$s1" placement-ns) - $(stat_of "$s0" placement-ns)))" \
+		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
+}
+budget_now=
+
 # Raw snapshots for numahint-stat (tools/numahint/stat.py), which replays
 # them from this console (`numahint-stat --replay LOG`) through the code
 # it reads a live VM with: every rig.stat=SEC seconds (default 0: none;
@@ -352,6 +450,18 @@ while IFS= read -r line; do
 		[ -n "$stats" ] && echo "RIG-STATS phase=end ${line#RIG-RUN-END } $stats"
 		;;
 	"RIG-MARK runs done"*) break ;;
+	"RIG-MARK bench done"* | "RIG-MARK storm done"*) break ;;
+	"RIG-MARK P"[0-9]*" touched"*)
+		round=${line#RIG-MARK P}
+		find_ram && bench_engine "${round%% *}"
+		;;
+	"RIG-MARK P"[0-9]*" held"*)
+		round=${line#RIG-MARK P}
+		bench_raw "${round%% *}"
+		;;
+	"RIG-MARK phase "*" done"*) ;;
+	"RIG-MARK phase "*) storm_phase "${line#RIG-MARK phase }" ;;
+	"RIG-LATENCY "*) echo "RIG-RESULT what=latency ${line#RIG-LATENCY }" ;;
 	"RIG-MARK stress done"*)
 		sample end
 		break

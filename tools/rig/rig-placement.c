@@ -6,6 +6,9 @@
  *   rig-placement PID HVA --all LEN [DUMP]  every page of [HVA, HVA + LEN)
  *   rig-placement --from DUMP GPA_FILE      pages listed in GPA_FILE, as
  *                                           an earlier --all saw them
+ *   rig-placement PID HVA GPA_FILE --move NODE
+ *                                           move the pages listed in
+ *                                           GPA_FILE to NODE
  *
  * PID is the inner QEMU, HVA the host address of guest RAM (the RAM block
  * at guest-physical 0, from HMP "info ramblock"), so guest-physical
@@ -22,6 +25,17 @@
  * aligned 2 MiB run; a THP mapped by PTEs after a split of its PMD still
  * counts until the kernel splits the page itself).
  *
+ * --move is the raw loop that experiments/placement-bench compares the
+ * device's placement with: move_pages(2) over the host pages behind the
+ * listed pages, 256 a call, one address per host huge page (by
+ * /proc/kpageflags, as --all) and one per 4 KiB page otherwise, as a
+ * process that knows exactly what to move would do.  Prints one line:
+ *   moved pages=N host_pages=H to=NODE moved_4k=M failed=F seconds=S
+ *   cpu_seconds=C pages_per_s=R
+ * (M: 4 KiB pages of the host pages now on NODE, a huge one counting all
+ * its 512; R: M over the wall time; failed: host pages move_pages could
+ * not move, absent ones included).
+ *
  * --all with DUMP also writes the state of every page to DUMP, one signed
  * byte a page (its node, plus HUGE_BIT when it sits in a host huge page,
  * or -1 absent, -2 error), so that a sample can be taken at once and
@@ -35,10 +49,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/mempolicy.h>
 
 #define MAX_NODES 64
 #define BATCH 65536
+/* Host pages per move_pages call of --move, as placement-bench's raw loop. */
+#define MOVE_BATCH 256
 #define GUEST_PAGE 4096ULL
 
 #define STATE_ABSENT (-1)
@@ -236,6 +254,74 @@ static int from_dump(const char *dump_path, const char *gpa_path)
 	return 0;
 }
 
+static double clock_s(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --move: the listed pages (in pages[]) to node. */
+static int move(int pid, int node)
+{
+	char *huge_of = calloc(n_pages ? n_pages : 1, 1);
+	void **host = calloc(n_pages ? n_pages : 1, sizeof(*host));
+	char *host_huge = calloc(n_pages ? n_pages : 1, 1);
+	int nodes[MOVE_BATCH], status[MOVE_BATCH];
+	size_t n_host = 0, done, i;
+	long failed = 0, moved = 0;
+	double start, cpu;
+
+	if (!huge_of || !host || !host_huge)
+		return 1;
+	if (find_huge(pid, pages, n_pages, huge_of)) {
+		fprintf(stderr, "rig-placement: cannot read /proc/%d/pagemap "
+			"or /proc/kpageflags\n", pid);
+		return 1;
+	}
+	for (i = 0; i < n_pages; i++) {
+		uintptr_t addr = (uintptr_t)pages[i];
+
+		if (huge_of[i])
+			addr &= ~(uintptr_t)(HUGE_PAGES * GUEST_PAGE - 1);
+		if (!n_host || (uintptr_t)host[n_host - 1] != addr) {
+			host_huge[n_host] = huge_of[i];
+			host[n_host++] = (void *)addr;
+		}
+	}
+	for (i = 0; i < MOVE_BATCH; i++)
+		nodes[i] = node;
+	start = clock_s(CLOCK_MONOTONIC);
+	cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	for (done = 0; done < n_host; done += MOVE_BATCH) {
+		size_t n = n_host - done < MOVE_BATCH ? n_host - done :
+			   MOVE_BATCH;
+
+		if (syscall(SYS_move_pages, pid, n, host + done, nodes, status,
+			    MPOL_MF_MOVE) < 0) {
+			fprintf(stderr, "move_pages: %s\n", strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < n; i++) {
+			if (status[i] != node)
+				failed++;
+			else
+				moved += host_huge[done + i] ? HUGE_PAGES : 1;
+		}
+	}
+	cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+	start = clock_s(CLOCK_MONOTONIC) - start;
+	printf("moved pages=%zu host_pages=%zu to=%d moved_4k=%ld failed=%ld "
+	       "seconds=%.4f cpu_seconds=%.4f pages_per_s=%.0f\n", n_pages,
+	       n_host, node, moved, failed, start, cpu,
+	       start > 0 ? moved / start : 0);
+	free(huge_of);
+	free(host);
+	free(host_huge);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dump = NULL;
@@ -249,11 +335,16 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "--from"))
 		return from_dump(argv[2], argv[3]);
+	if (argc == 6 && !strcmp(argv[4], "--move")) {
+		read_gpa_file(argv[3], strtoull(argv[2], NULL, 0));
+		return move(atoi(argv[1]), atoi(argv[5]));
+	}
 	all = argc >= 4 && !strcmp(argv[3], "--all");
 	if (argc < 4 || (all && (argc < 5 || argc > 6)) || (!all && argc > 4)) {
 		fprintf(stderr, "usage: rig-placement PID HVA GPA_FILE\n"
 			"       rig-placement PID HVA --all LEN [DUMP]\n"
-			"       rig-placement --from DUMP GPA_FILE\n");
+			"       rig-placement --from DUMP GPA_FILE\n"
+			"       rig-placement PID HVA GPA_FILE --move NODE\n");
 		return 2;
 	}
 	pid = atoi(argv[1]);
