@@ -47,6 +47,7 @@
 #include <linux/irqflags.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -63,6 +64,8 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/time64.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -232,8 +235,22 @@ struct numahint_touch_cpu {
 	unsigned long events;
 	/* Allocations lost here because buf was full. */
 	unsigned long dropped;
+	/*
+	 * When buf last went from empty to one extent, by
+	 * ktime_get_mono_fast_ns(): no event in buf is older.  The probe
+	 * reads the clock only then, once per drain at most.
+	 */
+	u64 since;
 	/* Extents not yet drained, the newest last. */
 	struct numahint_touch_extent buf[NUMAHINT_TOUCH_CPU_EXTENTS];
+};
+
+/* What one take put into the request being filled, for its wait. */
+struct numahint_touch_wait {
+	/* The since of the buffer it came from. */
+	u64 since;
+	/* Pages taken, in VIRTIO_NUMAHINT_PAGE_SIZE units. */
+	u64 nr_pages;
 };
 
 /* One line of the last probe result, as shown in debugfs. */
@@ -364,6 +381,15 @@ struct virtio_numahint {
 	struct numahint_touch_buf *touch_free[NUMAHINT_TOUCH_POOL];
 	/* Entries in touch_free. */
 	unsigned int touch_nr_free;
+	/*
+	 * The takes in the request the drain is filling, one or more
+	 * extents each, so at most NUMAHINT_TOUCH_BATCH: counted by how
+	 * long their pages waited once it is sent.  Only the drain uses
+	 * them, and drains never run at once (see touch_hook_off).
+	 */
+	struct numahint_touch_wait touch_waits[NUMAHINT_TOUCH_BATCH];
+	/* Entries in touch_waits. */
+	unsigned int touch_nr_waits;
 };
 
 /* --- Transport: requests, responses, device resets ------------------------ */
@@ -983,6 +1009,29 @@ static void virtnumahint_touch_kick(struct virtio_numahint *vnh, bool urgent)
 }
 
 /*
+ * The probe's first extent in an empty buffer, with interrupts off as
+ * @flags left them: record it with the time, for touch_sent_*, and have
+ * a drain due.  Out of line and last in the probe, a tail call, so that
+ * the clock read, once per drain, costs the probe's other allocations
+ * nothing, not even registers saved.
+ */
+static noinline void
+virtnumahint_touch_first(struct virtio_numahint *vnh,
+			 struct numahint_touch_cpu *tc, u64 addr, u32 pages,
+			 unsigned long flags)
+{
+	tc->since = ktime_get_mono_fast_ns();
+	tc->buf[0].addr = addr;
+	tc->buf[0].nr_pages = pages;
+	tc->nr = 1;
+	WRITE_ONCE(tc->events, tc->events + 1);
+	local_irq_restore(flags);
+
+	if (!READ_ONCE(vnh->touch_armed))
+		virtnumahint_touch_kick(vnh, false);
+}
+
+/*
  * mm_page_alloc probe: record 2^@order pages at @page, allocated by this
  * CPU, in its buffer.  Runs inside the page allocator with preemption
  * off, in process or interrupt context: no sleeping, no allocation, no
@@ -1012,21 +1061,23 @@ static void virtnumahint_touch_probe(void *data, struct page *page,
 
 	local_irq_save(flags);
 	nr = tc->nr;
-	if (nr) {
-		/* Runs of pages come in ascending, sometimes descending order. */
-		last = &tc->buf[nr - 1];
-		if (last->nr_pages <= U32_MAX - pages) {
-			if (last->addr + ((u64)last->nr_pages <<
-					  VIRTIO_NUMAHINT_PAGE_SHIFT) == addr) {
-				last->nr_pages += pages;
-				goto out_recorded;
-			}
-			if (addr + ((u64)pages << VIRTIO_NUMAHINT_PAGE_SHIFT) ==
-			    last->addr) {
-				last->addr = addr;
-				last->nr_pages += pages;
-				goto out_recorded;
-			}
+	if (!nr) {
+		virtnumahint_touch_first(vnh, tc, addr, pages, flags);
+		return;
+	}
+	/* Runs of pages come in ascending, sometimes descending order. */
+	last = &tc->buf[nr - 1];
+	if (last->nr_pages <= U32_MAX - pages) {
+		if (last->addr + ((u64)last->nr_pages <<
+				  VIRTIO_NUMAHINT_PAGE_SHIFT) == addr) {
+			last->nr_pages += pages;
+			goto out_recorded;
+		}
+		if (addr + ((u64)pages << VIRTIO_NUMAHINT_PAGE_SHIFT) ==
+		    last->addr) {
+			last->addr = addr;
+			last->nr_pages += pages;
+			goto out_recorded;
 		}
 	}
 	if (nr == NUMAHINT_TOUCH_CPU_EXTENTS) {
@@ -1146,7 +1197,39 @@ virtnumahint_touch_get_buf(struct virtio_numahint *vnh)
 	return buf;
 }
 
-/* Hand @nr extents in @buf to the device, without waiting for it. */
+/*
+ * Count the pages of the request just sent into the touch_sent_*
+ * histogram, each take's by the time from its buffer's since to now: an
+ * upper bound of how long each of its pages waited in the guest.  The
+ * buckets are those of the device's touch-placed-* counters, in whole
+ * milliseconds as there.
+ */
+static void virtnumahint_touch_count_waits(struct virtio_numahint *vnh)
+{
+	static const u16 edges_ms[] = { 10, 50, 100, 200, 500, 1000, 5000 };
+	u64 now = ktime_get_mono_fast_ns();
+	struct numahint_touch_wait *wait;
+	unsigned int i, bucket;
+	u64 wait_ms;
+
+	BUILD_BUG_ON(ARRAY_SIZE(edges_ms) != NUMAHINT_STAT_TOUCH_SENT_LATER -
+		     NUMAHINT_STAT_TOUCH_SENT_10MS);
+	for (i = 0; i < vnh->touch_nr_waits; i++) {
+		wait = &vnh->touch_waits[i];
+		wait_ms = div_u64(now - wait->since, NSEC_PER_MSEC);
+		for (bucket = 0; bucket < ARRAY_SIZE(edges_ms); bucket++)
+			if (wait_ms <= edges_ms[bucket])
+				break;
+		atomic64_add(wait->nr_pages,
+			     &vnh->stats[NUMAHINT_STAT_TOUCH_SENT_10MS + bucket]);
+	}
+	vnh->touch_nr_waits = 0;
+}
+
+/*
+ * Hand @nr extents in @buf to the device, without waiting for it, and
+ * count them, with how long their pages waited (touch_waits).
+ */
 static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 				    struct numahint_touch_buf *buf, u32 nr)
 {
@@ -1176,6 +1259,7 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 				     "cannot queue first-touch events: %d\n",
 				     err);
 		atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_UNSENT]);
+		vnh->touch_nr_waits = 0;
 		return;
 	}
 	notify = virtqueue_kick_prepare(vq);
@@ -1186,6 +1270,7 @@ static void virtnumahint_touch_send(struct virtio_numahint *vnh,
 	virtnumahint_count(vnh, NUMAHINT_STAT_TOUCH_REQUESTS);
 	atomic64_add(nr, &vnh->stats[NUMAHINT_STAT_TOUCH_ENTRIES]);
 	atomic64_add(pages, &vnh->stats[NUMAHINT_STAT_TOUCH_PAGES]);
+	virtnumahint_touch_count_waits(vnh);
 }
 
 /* What the drain takes from one CPU's buffer, and where it puts it. */
@@ -1200,6 +1285,8 @@ struct numahint_touch_take {
 	u32 cpu_id;
 	/* Out: extents taken. */
 	unsigned int nr;
+	/* Out: the buffer's since; none of the extents taken is older. */
+	u64 since;
 	/* Out: pages in them, in VIRTIO_NUMAHINT_PAGE_SIZE units. */
 	u64 nr_pages;
 };
@@ -1219,6 +1306,7 @@ static void virtnumahint_touch_take(void *info)
 	n = take->entries ? min(tc->nr, take->room) : tc->nr;
 	tc->nr -= n;
 	take->nr = n;
+	take->since = tc->since;
 	take->nr_pages = 0;
 	if (!take->entries)
 		return;
@@ -1256,6 +1344,7 @@ static void virtnumahint_touch_take_from(unsigned int cpu,
 static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 {
 	struct numahint_touch_buf *buf = NULL;
+	struct numahint_touch_wait *wait;
 	struct numahint_touch_take take;
 	unsigned int cpu, pass;
 	bool drained = true;
@@ -1289,6 +1378,12 @@ static bool virtnumahint_touch_drain(struct virtio_numahint *vnh)
 			virtnumahint_touch_take_from(cpu, &take);
 			buf->nr_pages += take.nr_pages;
 			nr += take.nr;
+			/* A take has an extent at least: touch_waits has room. */
+			if (take.nr) {
+				wait = &vnh->touch_waits[vnh->touch_nr_waits++];
+				wait->since = take.since;
+				wait->nr_pages = take.nr_pages;
+			}
 			if (nr == vnh->touch_batch) {
 				virtnumahint_touch_send(vnh, buf, nr);
 				buf = NULL;

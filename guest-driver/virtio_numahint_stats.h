@@ -68,6 +68,22 @@ NUMAHINT_STAT(TOUCH_ENTRIES, touch_entries)
 /* Pages in those extents, in 4 KiB units. */
 NUMAHINT_STAT(TOUCH_PAGES, touch_pages)
 
+/*
+ * Those pages again, by how long at most they waited in the guest: from
+ * the first event their CPU's buffer took after it was last empty until
+ * the request went out, at most 10 ms, 10-50 ms, ... more than 5 s.  The
+ * buckets of the device's touch-placed-* counters; in this order, one
+ * after the other (virtnumahint_touch_count_waits() counts by index).
+ */
+NUMAHINT_STAT(TOUCH_SENT_10MS, touch_sent_10ms)
+NUMAHINT_STAT(TOUCH_SENT_50MS, touch_sent_50ms)
+NUMAHINT_STAT(TOUCH_SENT_100MS, touch_sent_100ms)
+NUMAHINT_STAT(TOUCH_SENT_200MS, touch_sent_200ms)
+NUMAHINT_STAT(TOUCH_SENT_500MS, touch_sent_500ms)
+NUMAHINT_STAT(TOUCH_SENT_1S, touch_sent_1s)
+NUMAHINT_STAT(TOUCH_SENT_5S, touch_sent_5s)
+NUMAHINT_STAT(TOUCH_SENT_LATER, touch_sent_later)
+
 /* Not accepted in answers with entry errors. */
 NUMAHINT_STAT(TOUCH_REJECTED, touch_rejected)
 
