@@ -314,13 +314,13 @@ bench_raw() {
 
 # experiments/main-loop-latency, at "RIG-MARK phase P": the budget for
 # the phase (held: one page a second; else the device's own), then the
-# round-trip times of 1,000 QMP commands while the guest times its timer
+# round-trip times of 2,000 QMP commands while the guest times its timer
 # wakeups, and what placement did meanwhile.
 budget_default=
 storm_phase() {
 	if [ -z "$budget_default" ]; then
 		budget_default=$("$R"/rig-hmp "$HMP" qom-get nh0 \
-			touch-pages-per-sec | tr -dc '0-9')
+			touch-pages-per-sec | grep -o '[0-9][0-9]*' | tail -n 1)
 	fi
 	budget=$budget_default
 	[ "$1" = held ] && budget=1
@@ -330,7 +330,7 @@ storm_phase() {
 	sleep 4		# the storm is on
 	s0=$(device_stats)
 	t0=$(now_s)
-	qmp=$("$R"/rig-qmp "$QMP" 1000)
+	qmp=$("$R"/rig-qmp "$QMP" 2000)
 	s1=$(device_stats)
 	t1=$(now_s)
 	echo "RIG-RESULT phase=$1 what=qmp budget=${budget_now:-$budget_default}" \

@@ -61,6 +61,9 @@
 
 #include "rig-gpa.h"
 
+/* The size of a transparent huge page on x86. */
+#define HUGE_ALIGN ((uintptr_t)2 << 20)
+
 static void die(const char *what)
 {
 	printf("RIG-ERROR rig-touch: %s: %s\n", what, strerror(errno));
@@ -248,10 +251,16 @@ int main(int argc, char **argv)
 	}
 	pages *= nthreads;
 
-	mem = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
+	/*
+	 * 2 MiB aligned, so that with MIB even each thread's chunk is whole
+	 * transparent huge pages of the guest: a huge page across two
+	 * chunks would go to whichever thread touched it first.
+	 */
+	mem = mmap(NULL, pages * page + HUGE_ALIGN, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		die("mmap");
+	mem = (char *)(((uintptr_t)mem + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1));
 	if (nohuge && madvise(mem, pages * page, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE)");
 	if (huge && madvise(mem, pages * page, MADV_HUGEPAGE))
