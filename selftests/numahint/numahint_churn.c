@@ -9,7 +9,8 @@
  * whatever the driver goes through meanwhile (unbind, reload, suspend),
  * memory in use must keep its contents.
  *
- *   numahint_churn [-H] [-m MIB] [-k MIB] [-n NICE] [-c CYCLES | -t SECONDS]
+ *   numahint_churn [-H] [-m MIB] [-k MIB] [-n NICE] [-r MIBPS]
+ *                  [-c CYCLES | -t SECONDS]
  *
  * -m: memory mapped per cycle and worker (default 8 MiB), in base pages,
  * or with -H in transparent huge pages where the kernel can: freed, those
@@ -17,7 +18,9 @@
  * where base pages fall into the holes that other allocations left;
  * -k: memory each worker keeps (default 4 MiB); -n: the workers' nice
  * value (default 19: they take the CPU time the test driving them leaves,
- * and do not slow it down); -c: each worker stops after CYCLES cycles;
+ * and do not slow it down); -r: each worker writes at most MIBPS MiB a
+ * second, 64 KiB at a time, as a task whose heap grows steadily (default:
+ * as fast as it can); -c: each worker stops after CYCLES cycles;
  * -t: stop after SECONDS (default: run until SIGTERM or SIGINT).  Prints
  * one "# churn: ..." line at the end and exits 0 if every worker found
  * all its data, 1 if not.
@@ -51,6 +54,34 @@ struct worker_stats {
 static int *stop;
 /* madvise() advice for the mappings: MADV_NOHUGEPAGE or MADV_HUGEPAGE. */
 static int thp_advice = MADV_NOHUGEPAGE;
+
+/* -r: pages a worker writes at a time, and nanoseconds for them; 0: no limit. */
+#define PACE_PAGES	16
+static unsigned long long pace_ns;
+/* When the worker may write its next PACE_PAGES, on CLOCK_MONOTONIC. */
+static struct timespec pace_due;
+
+/*
+ * With -r, wait until the worker may write its next PACE_PAGES pages.  A
+ * worker that fell more than a second behind (it did not get the CPU)
+ * starts again from now rather than catching up in a burst.
+ */
+static void pace(void)
+{
+	struct timespec now;
+
+	if (!pace_ns)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > pace_due.tv_sec + 1)
+		pace_due = now;
+	pace_due.tv_nsec += pace_ns;
+	pace_due.tv_sec += pace_due.tv_nsec / 1000000000;
+	pace_due.tv_nsec %= 1000000000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &pace_due,
+			       NULL) == EINTR)
+		;
+}
 
 static bool stopping(void)
 {
@@ -90,6 +121,8 @@ static unsigned long long fill_and_check(char *mem, size_t len,
 	for (i = 0; i < pages; i++) {
 		uint64_t *page = (uint64_t *)(mem + i * PAGE);
 
+		if (!(i % PACE_PAGES))
+			pace();
 		page[0] = pattern(worker, cycle, i);
 		page[PAGE / sizeof(uint64_t) - 1] = ~pattern(worker, cycle, i);
 	}
@@ -150,6 +183,7 @@ static int worker_main(unsigned int worker, int cpu, int niceness,
 	kept = map_pages(keep_len);
 	if (!kept)
 		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &pace_due);
 	fill_and_check(kept, keep_len, worker, ~0ULL);
 
 	while (!stopping() && (!cycles || st->cycles < cycles)) {
@@ -181,7 +215,7 @@ static size_t parse_mib(const char *arg)
 static void print_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-H] [-m MIB] [-k MIB] [-n NICE] [-c CYCLES | -t SECONDS]\n",
+		"usage: %s [-H] [-m MIB] [-k MIB] [-n NICE] [-r MIBPS] [-c CYCLES | -t SECONDS]\n",
 		prog);
 	exit(1);
 }
@@ -196,10 +230,11 @@ int main(int argc, char **argv)
 	struct timespec start, end;
 	sigset_t signals;
 	long seconds = 0, niceness = 19;
+	double rate;
 	cpu_set_t online;
 	int cpu, opt, status;
 
-	while ((opt = getopt(argc, argv, "Hm:k:n:c:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "Hm:k:n:r:c:t:")) != -1) {
 		switch (opt) {
 		case 'H':
 			thp_advice = MADV_HUGEPAGE;
@@ -212,6 +247,12 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			niceness = strtol(optarg, NULL, 10);
+			break;
+		case 'r':
+			rate = strtod(optarg, NULL);
+			if (rate <= 0)
+				print_usage(argv[0]);
+			pace_ns = 1e9 * PACE_PAGES * PAGE / (rate * (1 << 20));
 			break;
 		case 'c':
 			max_cycles = strtoull(optarg, NULL, 10);
