@@ -46,9 +46,7 @@ import ctypes
 import mmap
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +54,7 @@ from pathlib import Path
 
 from ..vm.paths import REPO_ROOT as REPO
 from ..vm.scenario import ScriptGuest
+from .plot import gnuplot
 
 
 GiB = 1 << 30
@@ -128,16 +127,12 @@ def trace_slice(path, begin, end):
 
 
 def plot(rows, png):
-    if not shutil.which("gnuplot"):
-        print("discard-bench: gnuplot not installed, no plot "
-              "(apt-get install gnuplot-nox)")
-        return
     data = png.with_suffix(".dat")
     data.write_text("".join(
         f"{r['label']} {float(r['gib']) / float(r['raw_thp_cpu_s'])} "
         f"{float(r['gib']) / float(r['handler_cpu_s'])} "
         f"{float(r['gib']) / float(r['raw_4k_cpu_s'])}\n" for r in rows))
-    subprocess.run(["gnuplot"], check=True, text=True, input=f"""
+    gnuplot("discard-bench", f"""
 set terminal pngcairo size 800,480
 set output '{png}'
 set title 'discard-bench: GiB discarded per CPU second (higher is better)'

@@ -25,7 +25,6 @@ nothing; the counts and sizes do.
 import argparse
 import csv
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from pathlib import Path
 from ..vm.hostmem import resident_bytes
 from ..vm.paths import REPO_ROOT as REPO
 from ..vm.scenario import ScriptGuest
+from .plot import gnuplot
 
 
 MiB = 1 << 20
@@ -78,17 +78,11 @@ def measure(order, nbytes, kernel):
 
 
 def plot(rows, png):
-    gnuplot = subprocess.run(["which", "gnuplot"], capture_output=True,
-                             check=False)
-    if gnuplot.returncode:
-        print("report-order: gnuplot not installed, no plot "
-              "(apt-get install gnuplot-nox)")
-        return
     data = png.with_suffix(".dat")
     data.write_text("".join(f"{r['order']} {r['resident_mib']} "
                             f"{r['ranges']} {r['thp_splits']}\n"
                             for r in rows))
-    subprocess.run(["gnuplot"], check=True, input=f"""
+    gnuplot("report-order", f"""
 set terminal pngcairo size 900,500
 set output '{png}'
 set title 'Free page report order: memory returned vs host work'

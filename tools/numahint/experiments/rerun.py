@@ -84,6 +84,7 @@ from pathlib import Path
 from .. import rig, stat, vm
 from ..vm.accel import ACCELS
 from ..vm.paths import REPO_ROOT as REPO
+from .plot import gnuplot
 
 WORKLOADS = REPO / "experiments" / "workloads"
 
@@ -677,10 +678,6 @@ def write_samples_csv(path: Path, boots: list[Boot]) -> None:
 
 def plot(boots: list[Boot], png: Path,
          title: str = "Warm-VM reruns on the two-node rig") -> None:
-    if not shutil.which("gnuplot"):
-        print("rerun: gnuplot not installed, no plot "
-              "(apt-get install gnuplot-nox)")
-        return
     if not any(r.local is not None for b in boots for r in b.runs):
         print("rerun: no run has a locality sample, no plot")
         return
@@ -709,7 +706,7 @@ def plot(boots: list[Boot], png: Path,
         f"'{data}' index {len(boots) + i} using 1:2 with linespoints "
         f"title '{name} {r.run} (node {node_name(r)})'"
         for i, (name, r) in enumerate(series))
-    subprocess.run(["gnuplot"], check=True, text=True, input=f"""
+    gnuplot("rerun", f"""
 set terminal pngcairo size {1500 if timeline else 1000},450
 set output '{png}'
 set datafile missing '?'
