@@ -67,8 +67,11 @@ TARGET = 0.99
 VCPUS = (1, 2, 4, 8)
 
 
-def measure(kernel, vcpus, rounds, seconds, mib, icount, null):
-    """One boot: every round's rates, and the device's counters."""
+def measure(kernel, vcpus, rounds, seconds, mib, icount, null,
+            device="first-touch=on"):
+    """One boot: every round's rates, and the device's counters.
+    `device`: the device's properties (experiments/time-to-locality
+    gives touch-flush-ms)."""
     script = (f"/tests/numahint_fault_bench -m {mib} -t {seconds} "
               f"-r {rounds} -p {vcpus}{' -n' if null else ''}\n"
               "echo FAULT-BENCH-DONE\n")
@@ -76,7 +79,7 @@ def measure(kernel, vcpus, rounds, seconds, mib, icount, null):
     extra = ["-icount", "shift=0,sleep=off"] if icount else []
     # Each process maps --mib; the guest keeps 512 MiB besides.
     memory = f"{max(1024, 512 + vcpus * mib)}M"
-    with ScriptGuest(script, kernel=kernel, device="first-touch=on",
+    with ScriptGuest(script, kernel=kernel, device=device,
                      timeout=budget, extra_args=extra, memory=memory,
                      smp=vcpus) as run:
         if run.guest.wait_for_report() is None:
