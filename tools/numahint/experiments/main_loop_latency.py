@@ -47,8 +47,8 @@ BEFORE = vm.cache_dir() / "qemu-before" / "build" / "qemu-system-x86_64"
 
 COLUMNS = ("build", "phase", "budget", "qmp_p50_us", "qmp_p99_us",
            "qmp_max_us", "wake_p50_us", "wake_p99_us", "wake_max_us",
-           "wakeups", "migrated_per_s", "qmp_p99_vs_idle",
-           "wake_p99_vs_idle")
+           "wakeups", "migrated_per_s", "placement_share",
+           "qmp_p99_vs_idle", "wake_p99_vs_idle", "load")
 
 
 def measure(build: str, qemu: Path, phases: tuple[str, ...], args) -> list:
@@ -56,9 +56,10 @@ def measure(build: str, qemu: Path, phases: tuple[str, ...], args) -> list:
     scenario = onrig.Scenario(
         "storm", "placement storm, QMP and timer latency",
         f"rig.phases={','.join(phases)} rig.phase_s={args.phase_s:g}")
-    lines = onrig.run(STORM_CONFIG, scenario, args, qemu, "always",
+    lines = onrig.run(STORM_CONFIG, scenario, args, qemu, args.host_thp,
                       args.out / f"console-{build}.log",
                       inner_files=(rig.RIG / "rig-latency",))
+    load = onrig.load_average()
     res = onrig.results(lines)
     rows, idle = [], None
     for phase in phases:
@@ -78,7 +79,13 @@ def measure(build: str, qemu: Path, phases: tuple[str, ...], args) -> list:
                "wake_p99_us": int(wake["p99_us"]),
                "wake_max_us": int(wake["max_us"]),
                "wakeups": int(wake["n"]),
-               "migrated_per_s": int(int(qmp["migrated"]) / seconds)}
+               "migrated_per_s": int(int(qmp["migrated"]) / seconds),
+               # The device before had no placement-ns: its placement
+               # ran in the main loop.
+               "placement_share": (
+                   f"{int(qmp['placement_ns']) / 1e9 / seconds:.3f}"
+                   if build != "before" else "n/a"),
+               "load": load}
         if phase == "idle":
             idle = row
         for key in ("qmp_p99_us", "wake_p99_us"):
@@ -97,9 +104,10 @@ def table(rows: list[dict]) -> str:
     head = ("| Build | Phase | Budget (pages/s) | QMP p50 (µs) | QMP p99 (µs) "
             "| QMP max (µs) | Wakeup p50 (µs) | Wakeup p99 (µs) "
             "| Wakeup max (µs) | Wakeups | Pages migrated/s "
-            "| QMP p99 ÷ idle | Wakeup p99 ÷ idle |\n"
+            "| Placement thread busy | QMP p99 ÷ idle | Wakeup p99 ÷ idle "
+            "| Load average |\n"
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-            "| ---: | ---: | ---: | ---: |\n")
+            "| ---: | ---: | ---: | ---: | ---: | --- |\n")
     return head + "".join("| " + " | ".join(str(r[c]) for c in COLUMNS)
                           + " |\n" for r in rows)
 
@@ -132,6 +140,10 @@ def main() -> int:
                         help="also run this QEMU, the device with "
                         f"placement in the main loop (default {BEFORE}, "
                         "from tools/setup qemu-before)")
+    parser.add_argument("--host-thp", choices=("always", "never"),
+                        default="always",
+                        help="the outer host's transparent huge pages "
+                        "(default always)")
     parser.add_argument("--phase-s", type=float, default=30,
                         help="guest seconds of each phase (default 30)")
     parser.add_argument("--out", type=Path,
@@ -152,6 +164,7 @@ def main() -> int:
     print(text)
     command = ("experiments/main-loop-latency/run"
                + (" --before" if args.before else "")
+               + f" --host-thp {args.host_thp}"
                + f" --phase-s {args.phase_s:g} --mib {args.mib}")
     (args.out / "results.csv").write_text(
         ",".join(COLUMNS) + "\n" + "".join(
@@ -159,7 +172,7 @@ def main() -> int:
     (args.out / "results.md").write_text(
         "# QEMU's main loop under a placement storm\n\n"
         f"`{command}`, on the two-node rig (outer TCG VM, Debian 6.1, "
-        f"host THP always), {time.strftime('%Y-%m-%d')}.  after: this "
+        f"host THP {args.host_thp}), {time.strftime('%Y-%m-%d')}.  after: this "
         "tree; before: the device with placement in the main loop "
         "(`tools/setup qemu-before`).\n\n" + text + "\n"
         "What is measured: the docstring of "

@@ -63,6 +63,13 @@ def results(lines: list[str]) -> list[dict]:
             for line in lines if "RIG-RESULT " in line]
 
 
+def load_average() -> str:
+    """This machine's load average over 1, 5 and 15 minutes: other work
+    on its two cores slows the nested VMs, boots compare only as well as
+    their loads do."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def run(config: rig.RigConfig, scenario: Scenario, args, qemu: Path,
         host_thp: str, log: Path,
         inner_files: tuple[Path, ...] = ()) -> list[str]:
@@ -100,8 +107,8 @@ def run(config: rig.RigConfig, scenario: Scenario, args, qemu: Path,
         finally:
             progress.close()
         lines = guest.result.console_lines if guest.result else []
-    print(f"{scenario.name}: ({label}) done in {time.monotonic() - t0:.0f} s",
-          flush=True)
+    print(f"{scenario.name}: ({label}) done in {time.monotonic() - t0:.0f} s; "
+          f"this machine's load average: {load_average()}", flush=True)
     failed = [line for line in lines if "RIG-FAIL" in line]
     if failed or not any("RIG-END" in line for line in lines):
         raise SystemExit(f"{scenario.name}: the run failed ({log}): "
