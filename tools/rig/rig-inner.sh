@@ -58,10 +58,12 @@
 #               second); then "RIG-MARK bench done";
 #   storm       experiments/main-loop-latency: for each phase of
 #               rig.phases (default "idle held storm"), "RIG-MARK phase P",
-#               then (but in idle) a storm: two apps that each touch
-#               rig.mib MiB and free it, over and over, on vCPU 0 and
-#               vCPU 1 in turn (one starting on each), so that each pass
-#               reuses memory on the other node; meanwhile
+#               then (but in idle) a storm: an app that touches rig.mib
+#               MiB and frees it, over and over, on vCPU 0 and vCPU 1 in
+#               turn, so that each pass reuses memory on the other node
+#               (one app: with two, both inner vCPUs keep both of this
+#               machine's cores busy, and the inner main loop waits for
+#               a core whatever the device does); meanwhile
 #               rig-latency times timer wakeups on vCPU 1 for
 #               rig.phase_s seconds (default 30) as a real-time task;
 #               "RIG-MARK phase P done" once the storm stopped, and
@@ -155,24 +157,21 @@ if [ "$variant" = storm ]; then
 		storm=
 		if [ "$phase" != idle ]; then
 			rm -f /tmp/storm.stop
-			for first in 0 "$acpu"; do
-				(
-					cpu=$first
-					while [ ! -e /tmp/storm.stop ]; do
-						taskset -c "$cpu" /tests/rig-touch S \
-							"$mib" >/dev/null
-						cpu=$((acpu - cpu))
-					done
-				) &
-				storm="$storm $!"
-			done
+			(
+				cpu=0
+				while [ ! -e /tmp/storm.stop ]; do
+					taskset -c "$cpu" /tests/rig-touch S "$mib" \
+						>/dev/null
+					cpu=$((acpu - cpu))
+				done
+			) &
+			storm=$!
 			sleep 2
 		fi
 		taskset -c "$acpu" /tests/rig-latency "$phase_s" "$phase"
 		if [ -n "$storm" ]; then
 			touch /tmp/storm.stop
-			# shellcheck disable=SC2086 # PIDs
-			wait $storm
+			wait "$storm"
 		fi
 		echo "RIG-MARK phase $phase done"
 	done

@@ -8,9 +8,11 @@
 The inner guest (tools/rig/rig-inner.sh, storm) goes through phases:
 idle; "held", a storm with placement held to one page a second; and
 "storm", the same storm with placement at the device's budget.  In the
-storm two apps each touch --mib MiB and free it, over and over, on vCPU 0
-and vCPU 1 in turn, so that each pass reuses memory on the other node and
-the device migrates it as fast as the guest allocates it.  In each phase, for --phase-s
+storm an app touches --mib MiB and frees it, over and over, on vCPU 0 and
+vCPU 1 in turn, so that each pass reuses memory on the other node and the
+device migrates it as fast as the guest allocates it (one app: with two,
+the inner vCPUs keep both of this machine's cores busy and the inner main
+loop waits for a core whatever the device does).  In each phase, for --phase-s
 seconds, the guest times its timer wakeups on vCPU 1 as a real-time task
 (tools/rig/rig-latency: p50, p99 of how late a 1 ms sleep wakes), and the
 host (the outer VM) times 2,000 QMP query-status round trips
