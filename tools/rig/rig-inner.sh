@@ -53,9 +53,9 @@
 #               each reuses the memory the one before freed on the other
 #               node, and hold it rig.hold seconds after "RIG-MARK Pn
 #               touched" and as long again after "RIG-MARK Pn held"
-#               (the host measures the device's placement at the first
-#               mark, a raw move_pages loop over the same pages at the
-#               second); then "RIG-MARK bench done";
+#               (at the second, with the guest quiet, the host measures
+#               the device's placement of the pages, then a raw
+#               move_pages loop over them); then "RIG-MARK bench done";
 #   storm       experiments/main-loop-latency: for each phase of
 #               rig.phases (default "idle held storm"), "RIG-MARK phase P",
 #               then (but in idle) a storm: an app that touches rig.mib

@@ -268,13 +268,12 @@ set_budget() {
 	esac
 }
 
-# experiments/placement-bench --rig, at "RIG-MARK Pn touched": the pages
-# Pn touched were queued with a budget of one page a second; give the
+# experiments/placement-bench --rig, at "RIG-MARK Pn held" (the guest
+# is quiet then: its frame list went out after "touched"): the pages Pn
+# touched were queued with a budget of one page a second; give the
 # device all the budget there is and time its placement until nothing is
 # pending (placement-ns: the time of its steps).
 bench_engine() {
-	: >"$GPAS"	# Pn's frames follow the mark
-	sleep 1		# the guest's last flush
 	s0=$(device_stats)
 	t0=$(now_s)
 	set_budget 1073741824
@@ -295,7 +294,7 @@ bench_engine() {
 		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
 }
 
-# ... and at "RIG-MARK Pn held": where Pn's pages are, then a raw
+# ... and then: where Pn's pages are, then a raw
 # move_pages loop over them to the other node and back (rig-placement
 # --move).  Odd rounds ran on vCPU 0 (the rig's node 0), even ones on
 # the last vCPU.
@@ -451,13 +450,11 @@ while IFS= read -r line; do
 		;;
 	"RIG-MARK runs done"*) break ;;
 	"RIG-MARK bench done"* | "RIG-MARK storm done"*) break ;;
-	"RIG-MARK P"[0-9]*" touched"*)
-		round=${line#RIG-MARK P}
-		find_ram && bench_engine "${round%% *}"
-		;;
+	"RIG-MARK P"[0-9]*" touched"*) : >"$GPAS" ;;	# Pn's frames follow
 	"RIG-MARK P"[0-9]*" held"*)
 		round=${line#RIG-MARK P}
-		bench_raw "${round%% *}"
+		find_ram && bench_engine "${round%% *}" &&
+			bench_raw "${round%% *}"
 		;;
 	"RIG-MARK phase "*" done"*) ;;
 	"RIG-MARK phase "*) storm_phase "${line#RIG-MARK phase }" ;;

@@ -120,8 +120,9 @@ def rig_bench(args) -> int:
     ... in turn, each reusing the memory the one before freed on the
     other node (tools/rig/rig-inner.sh, bench).  The device (first touch,
     no free page reports) queues their events with a budget of one page
-    a second; once a round's touch is queued, the outer VM (the host)
-    sets touch-pages-per-sec to its largest and waits until nothing is
+    a second; once the round's app holds its memory and the guest is
+    quiet (its frame list printed), the outer VM (the host) sets
+    touch-pages-per-sec to its largest and waits until nothing is
     pending: the engine's rate is touch-pages-migrated over placement-ns,
     the time its steps took (queue handling, planning and system calls;
     the device's main-loop side is not in it).  Then the raw loop
