@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""time-to-locality: how long a page takes from its allocation in the guest to being local on the host.
+"""time-to-locality: from a page's allocation in the guest to being local on the host.
 
     experiments/time-to-locality [--kernel 6.1] [--flush-ms MS]...
                                  [--ram anon|memfd]... [--seconds 10]
@@ -89,16 +89,17 @@ GUEST_LINE = re.compile(r"^TTL (\w+) (\d+)\s*$", re.M)
 VCPUS = 2
 
 
-def quantile(hist, q):
-    """The upper edge of the bucket where hist's pages reach fraction q."""
+def quantile(hist, q, lower=False):
+    """The upper edge of the bucket where hist's pages reach fraction q
+    (with lower, the bucket's lower edge)."""
     total = sum(hist)
     if not total:
         return None
     seen = 0
-    for count, edge in zip(hist, EDGES_MS):
+    for i, (count, edge) in enumerate(zip(hist, EDGES_MS)):
         seen += count
         if seen >= q * total:
-            return edge
+            return (EDGES_MS[i - 1] if i else 0) if lower else edge
     return EDGES_MS[-1]
 
 
@@ -198,7 +199,24 @@ def summarize(run):
         out[f"host_{name}"] = quantile(h, q)
         out[f"total_{name}"] = sum_bound(g, h, q)
         out[f"indep_{name}"] = sum_independent(g, h, q)
+    # The host's part is measured, not bounded, and every page's total
+    # is at least its host part: the host's pXX bucket starts below it.
+    out["total_p99_above"] = quantile(h, 0.99, lower=True)
     return out
+
+
+def verdict(row):
+    """Whether the goal p99 <= TARGET_P99_MS is met, missed, or not
+    decided at the buckets' resolution."""
+    if row["total_p99"] is not None and row["total_p99"] <= TARGET_P99_MS:
+        return f"met (p99 <= {ms(row['total_p99'])} ms)"
+    if row["total_p99_above"] is not None and \
+            row["total_p99_above"] >= TARGET_P99_MS:
+        return (f"missed (p99 > {ms(row['total_p99_above'])} ms, the "
+                "host's part alone)")
+    above = row["total_p99_above"]
+    return (f"not decided (p99 <= {ms(row['total_p99'])} ms"
+            + (f", > {ms(above)} ms" if above else "") + ")")
 
 
 def plot(rows, png):
@@ -310,18 +328,21 @@ def main():
             print(f"time-to-locality: [{done}/{boots}] touch-flush-ms "
                   f"{flush}: fault overhead, {args.rounds} rounds ...",
                   flush=True)
-            rounds, _ = measure_overhead(
+            rounds, stats = measure_overhead(
                 args.kernel, 1, args.rounds, 0.5, 64, True, False,
                 device=f"first-touch=on,touch-flush-ms={flush}")
             ratios = [r[3] / r[1] for r in rounds]
+            # Requests go out while the hook is on: half of the phases.
             overhead[flush] = (statistics.median(ratios), min(ratios),
-                               max(ratios))
+                               max(ratios),
+                               stats.get("touch-requests", 0) /
+                               (args.rounds * 0.5))
             print(f"time-to-locality: median ratio {overhead[flush][0]:.4f} "
                   f"in {time.monotonic() - start:.0f} s", flush=True)
     for r in rows:
         if r["flush_ms"] in overhead:
-            r["overhead"], r["overhead_min"], r["overhead_max"] = \
-                overhead[r["flush_ms"]]
+            (r["overhead"], r["overhead_min"], r["overhead_max"],
+             r["overhead_requests_per_s"]) = overhead[r["flush_ms"]]
 
     table = ["| Guest RAM | touch-flush-ms | Guest p50 / p99 (ms) | Host p50 "
              "/ p99 (ms) | Total p50 / p99, bound (ms) | Total p50 / p99, "
@@ -339,12 +360,25 @@ def main():
             f"**{ms(r['total_p99'])}** | {ms(r['indep_p50'])} / "
             f"{ms(r['indep_p99'])} | {sum(r['guest'])} / {sum(r['host'])} | "
             f"{r['touch_requests'] / args.seconds:.0f} | {cost} |")
+    trade = ["| touch-flush-ms | Guest part p50 / p99, bound (ms) | "
+             + " | ".join(f"Goal p99 <= {TARGET_P99_MS} ms, {m} RAM"
+                          for m in rams)
+             + " | Requests a second, workload | Hook cost, 1 vCPU "
+             "(requests a second) |",
+             "| ---: | ---: | " + "---: | " * len(rams) + "---: | ---: |"]
+    for flush in flushes:
+        runs = {r["ram"]: r for r in rows if r["flush_ms"] == flush}
+        first = runs[rams[0]]
+        trade.append(
+            f"| {flush} | {ms(first['guest_p50'])} / {ms(first['guest_p99'])}"
+            " | " + " | ".join(verdict(runs[m]) for m in rams) + " | "
+            + f"{first['touch_requests'] / args.seconds:.0f} | "
+            + (f"{100 * (1 - first['overhead']):.2f}% "
+               f"({first['overhead_requests_per_s']:.0f})"
+               if "overhead" in first else "-") + " |")
     default = [r for r in rows if r["flush_ms"] == DEFAULT_FLUSH_MS]
-    verdicts = "; ".join(
-        f"{r['ram']}: total p99 <= {ms(r['total_p99'])} ms, goal "
-        f"{'met' if r['total_p99'] is not None and r['total_p99'] <= TARGET_P99_MS else 'MISSED'}"
-        for r in default)
-    text = ("\n".join(table) + "\n\n"
+    verdicts = "; ".join(f"{r['ram']} RAM: {verdict(r)}" for r in default)
+    text = ("\n".join(trade) + "\n\n" + "\n".join(table) + "\n\n"
             + (f"At the default touch-flush-ms ({DEFAULT_FLUSH_MS}), goal p99 "
                f"<= {TARGET_P99_MS} ms: {verdicts}.\n\n" if default else "")
             + f"Command: `experiments/time-to-locality --kernel {args.kernel}"
@@ -372,7 +406,7 @@ def main():
                         "touch_unsent", "host_local", "host_migrated",
                         "host_absent", "host_pending", "host_dropped",
                         "overhead_median_ratio", "overhead_min",
-                        "overhead_max"])
+                        "overhead_max", "overhead_requests_per_s"])
         for r in rows:
             out.writerow([args.kernel, r["ram"], r["flush_ms"], *r["guest"],
                           *r["host"], ms(r["guest_p50"]), ms(r["guest_p99"]),
@@ -386,7 +420,8 @@ def main():
                           r["host_dropped"],
                           *(f"{r[k]:.4f}" if k in r else ""
                             for k in ("overhead", "overhead_min",
-                                      "overhead_max"))])
+                                      "overhead_max",
+                                      "overhead_requests_per_s"))])
     plot(rows, args.out / "plot.png")
     print()
     print(text)
