@@ -17,11 +17,12 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import vm
-from .vm.guest import BASE_KERNEL_ARGS
+from .vm.guest import BASE_KERNEL_ARGS, RunResult
 from .vm.kmod import KernelTree
 from .vm.paths import REPO_ROOT
 from .vm.pvh import pvh_kernel
@@ -135,6 +136,24 @@ class Progress(io.TextIOBase):
     def close(self) -> None:
         self._stop.set()
         super().close()
+
+
+def boot(outer: "vm.GuestConfig", label: str, verbose: bool, log: Path,
+         take: Callable[[RunResult], None] | None = None) -> RunResult | None:
+    """Boot the outer VM until its init reports, showing its progress
+    (Progress) and writing its console to log; its result (None if it
+    never came).  take, if given, gets the result even when the wait
+    ends in an exception (a timeout, SIGINT): what came so far."""
+    progress = Progress(label, verbose)
+    guest = vm.Guest(outer, console=progress, log=log)
+    try:
+        with guest:
+            guest.wait_for_report()
+    finally:
+        progress.close()
+        if take is not None and guest.result is not None:
+            take(guest.result)
+    return guest.result
 
 
 def run(command: list[str], **kwargs) -> str:

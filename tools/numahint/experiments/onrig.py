@@ -99,14 +99,8 @@ def run(config: rig.RigConfig, scenario: Scenario, args, qemu: Path,
         print(f"{scenario.name}: ({label}) {scenario.title}; booting the "
               f"outer VM (log: {log})", flush=True)
         t0 = time.monotonic()
-        progress = rig.Progress(label, args.verbose)
-        guest = vm.Guest(outer, console=progress, log=log)
-        try:
-            with guest:
-                guest.wait_for_report()
-        finally:
-            progress.close()
-        lines = guest.result.console_lines if guest.result else []
+        result = rig.boot(outer, label, args.verbose, log)
+        lines = result.console_lines if result else []
     print(f"{scenario.name}: ({label}) done in {time.monotonic() - t0:.0f} s; "
           f"this machine's load average: {load_average()}", flush=True)
     failed = [line for line in lines if "RIG-FAIL" in line]

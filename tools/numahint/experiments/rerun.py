@@ -376,19 +376,15 @@ def measure(config: Config, experiment: Experiment, outer_initrd: Path,
           f"{experiment.runs} runs (log: {log})", flush=True)
     boot = Boot(config)
     t0 = time.monotonic()
-    progress = rig.Progress(config.name, args.verbose)
-    guest = vm.Guest(outer, console=progress, log=log)
+
+    def take(result) -> None:
+        parse(boot, result.console_lines)
+        boot.failures += [str(p) for p in result.problems
+                          if p.kind is not vm.ProblemKind.TESTS_FAILED]
     try:
-        with guest:
-            guest.wait_for_report()
+        rig.boot(outer, config.name, args.verbose, log, take)
     finally:
-        progress.close()
         boot.seconds = time.monotonic() - t0
-        result = guest.result
-        if result is not None:
-            parse(boot, result.console_lines)
-            boot.failures += [str(p) for p in result.problems
-                              if p.kind is not vm.ProblemKind.TESTS_FAILED]
     check_runs(boot, experiment)
     return boot
 
