@@ -292,6 +292,7 @@ bench_engine() {
 		"failed=$(($(stat_of "$s1" touch-pages-failed-busy) - $(stat_of "$s0" touch-pages-failed-busy)))" \
 		"move_calls=$(($(stat_of "$s1" touch-move-calls) - $(stat_of "$s0" touch-move-calls)))" \
 		"placement_ns=$(($(stat_of "$s1" placement-ns) - $(stat_of "$s0" placement-ns)))" \
+		"placement_cpu_ns=$(($(stat_of "$s1" placement-cpu-ns) - $(stat_of "$s0" placement-cpu-ns)))" \
 		"pending=$(stat_of "$s1" touch-pages-pending)" \
 		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
 }
@@ -339,6 +340,7 @@ storm_phase() {
 		"migrated=$(($(stat_of "$s1" touch-pages-migrated) - $(stat_of "$s0" touch-pages-migrated)))" \
 		"events=$(($(stat_of "$s1" touch-events) - $(stat_of "$s0" touch-events)))" \
 		"placement_ns=$(($(stat_of "$s1" placement-ns) - $(stat_of "$s0" placement-ns)))" \
+		"placement_cpu_ns=$(($(stat_of "$s1" placement-cpu-ns) - $(stat_of "$s0" placement-cpu-ns)))" \
 		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
 }
 budget_now=

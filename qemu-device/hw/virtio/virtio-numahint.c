@@ -815,6 +815,7 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
         .check_ms = NUMAHINT_PLACEMENT_CHECK_MS,
     };
     int64_t start = get_clock(), locked = start, step;
+    int64_t cpu = virtio_numahint_thread_cpu_ns();
     uint64_t examined = 0, lock_ns;
 
     if (s->placement_overrun >= budget) {
@@ -858,6 +859,8 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
 
     step = get_clock() - start;
     qatomic_set(&s->stats.placement_ns, s->stats.placement_ns + step);
+    qatomic_set(&s->stats.placement_cpu_ns, s->stats.placement_cpu_ns +
+                virtio_numahint_thread_cpu_ns() - cpu);
     /* Read by the main loop without the lock: whole words. */
     qatomic_set(&s->stats.max_placement_lock_ns,
                 MAX(s->stats.max_placement_lock_ns, lock_ns));
@@ -1822,8 +1825,9 @@ static const VMStateDescription vmstate_virtio_numahint_device = {
 
 /*
  * Version 3: the counters of the lists in the headers, which are the
- * layout of the stream (version 3 added placement-ns); a counter added to
- * either list makes the next version.
+ * layout of the stream (version 3 added placement-ns and
+ * placement-cpu-ns); a counter added to either list makes the next
+ * version.
  */
 static const VMStateDescription vmstate_virtio_numahint = {
     .name = "virtio-numahint",

@@ -134,6 +134,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIONumahint, VIRTIO_NUMAHINT)
       "time the placement thread spent in placement steps, system calls " \
       "included, in nanoseconds: with touch-pages-migrated, the rate it " \
       "places at while it works") \
+    X(placement_cpu_ns, "placement-cpu-ns", \
+      "CPU time of the placement thread's steps, in nanoseconds: the " \
+      "host CPU placement costs; less than placement-ns when the thread " \
+      "waited for a CPU or in the kernel") \
     X(max_kick_ns, "max-kick-ns", \
       "longest time one notification of a queue kept the device busy, " \
       "under the main loop lock, in nanoseconds")
