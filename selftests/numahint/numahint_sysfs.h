@@ -183,6 +183,28 @@ static inline const char *numahint_report_unusable(void)
 	return NULL;
 }
 
+/*
+ * Whether first-touch events can be tested on the device found: 1 if
+ * first_touch was negotiated and the hook is active; 0 if it was not
+ * negotiated (a skip); -1 if it was but the hook is off, or touch_active
+ * cannot be read (a broken driver: the kernel log says why).  *@why says
+ * why not.
+ */
+static inline int numahint_touch_usable(const char **why)
+{
+	unsigned long long active;
+
+	if (!numahint_has_feature(VIRTIO_NUMAHINT_F_FIRST_TOUCH)) {
+		*why = "first_touch not negotiated";
+		return 0;
+	}
+	if (numahint_read_attr("touch_active", &active) || active != 1) {
+		*why = "first_touch negotiated, hook off: see the kernel log";
+		return -1;
+	}
+	return 1;
+}
+
 /* Seconds on the monotonic clock. */
 static inline double numahint_now(void)
 {
