@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """time-to-locality: from a page's allocation in the guest to being local on the host.
 
-    experiments/time-to-locality [--kernel 6.1] [--flush-ms MS]...
-                                 [--ram anon|memfd]... [--seconds 10]
-                                 [--rate 4] [--rounds 8] [--no-overhead]
-                                 [--out DIR]
+    experiments/time-to-locality/run [--kernel 6.1] [--flush-ms MS]...
+                                     [--ram anon|memfd]... [--seconds 10]
+                                     [--rate 4] [--rounds 8]
+                                     [--no-overhead] [--out DIR]
 
 For each touch-flush-ms (default 10, 25, 50, 100 and 250 ms) and each kind
 of guest RAM, boots one TCG guest with the device, first touch on, and
@@ -275,7 +275,7 @@ unset multiplot
 
 def main():
     parser = argparse.ArgumentParser(
-        prog="experiments/time-to-locality",
+        prog="experiments/time-to-locality/run",
         description=__doc__.split("\n", 1)[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--kernel", default="6.1", choices=("6.1", "6.12"))
@@ -381,7 +381,7 @@ def main():
     text = ("\n".join(trade) + "\n\n" + "\n".join(table) + "\n\n"
             + (f"At the default touch-flush-ms ({DEFAULT_FLUSH_MS}), goal p99 "
                f"<= {TARGET_P99_MS} ms: {verdicts}.\n\n" if default else "")
-            + f"Command: `experiments/time-to-locality --kernel {args.kernel}"
+            + f"Command: `experiments/time-to-locality/run --kernel {args.kernel}"
             + "".join(f" --flush-ms {f}" for f in flushes)
             + "".join(f" --ram {m}" for m in rams)
             + f" --seconds {args.seconds} --rate {args.rate:g}"
