@@ -71,6 +71,7 @@ from pathlib import Path
 from ..vm.paths import REPO_ROOT as REPO
 from ..vm.scenario import ScriptGuest
 from .fault_overhead import measure as measure_overhead
+from .plot import gnuplot
 
 
 # The buckets of touch_sent_* and touch-placed-*, and their upper edges.
@@ -220,11 +221,6 @@ def verdict(row):
 
 
 def plot(rows, png):
-    if subprocess.run(["which", "gnuplot"], capture_output=True,
-                      check=False).returncode:
-        print("time-to-locality: gnuplot not installed, no plot "
-              "(apt-get install gnuplot-nox)")
-        return
     data = png.with_suffix(".dat")
     rams = list(dict.fromkeys(r["ram"] for r in rows))
 
@@ -255,7 +251,7 @@ set yrange [0:*]
 plot '{data}' index 0 using 1:7 with linespoints title 'hook cost'"""
     tics = ", ".join(f"'{f}' {f}" for f in sorted({r["flush_ms"]
                                                     for r in rows}))
-    subprocess.run(["gnuplot"], check=True, text=True, input=f"""
+    gnuplot("time-to-locality", f"""
 set terminal pngcairo size 900,800
 set output '{png}'
 set multiplot layout {2 if has_cost else 1},1
