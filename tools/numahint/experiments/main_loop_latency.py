@@ -40,10 +40,13 @@ from .plot import gnuplot
 
 #: First touch without free page reports: the storm's freed memory keeps
 #: its host pages, so that the next pass on the other vCPU reuses
-#: misplaced ones.
+#: misplaced ones.  The vCPUs' nodes are given (rig-outer.sh pins vCPU k
+#: to the rig's node k, host node k here): the device before read the
+#: vCPU threads' affinity once, before the rig pinned them, and would have
+#: had no node for either.
 STORM_CONFIG = rig.RigConfig(
     "storm", "numahint: first touch, free reports off", True,
-    numahint="id=nh0,free-page-reporting=off,first-touch=on")
+    numahint="id=nh0,free-page-reporting=off,first-touch=on,vcpu-nodes=0:1")
 
 BEFORE = vm.cache_dir() / "qemu-before" / "build" / "qemu-system-x86_64"
 
