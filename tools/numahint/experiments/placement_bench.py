@@ -138,10 +138,12 @@ def rig_bench(args) -> int:
     scenario = onrig.Scenario(
         "bench", "the device's placement against a raw move_pages loop",
         f"rig.rounds={args.rounds}")
-    out = args.out / "device"
+    out = args.out_rig or args.out / "device"
     out.mkdir(parents=True, exist_ok=True)
     rows, lines_md = [], []
     for thp, label in (("never", "4k"), ("always", "thp")):
+        if label not in args.pages:
+            continue
         lines = onrig.run(BENCH_CONFIG, scenario, args, vm.default_qemu(),
                           thp, out / f"console-{label}.log")
         res = onrig.results(lines)
@@ -197,10 +199,12 @@ def rig_bench(args) -> int:
     (out / "results.csv").write_text(
         "host_pages,mib,rounds,raw_pages_per_s,engine_pages_per_s,ratio\n"
         + "".join(",".join(r) + "\n" for r in rows))
+    pages = "".join(f" --pages {p}" for p in args.pages) \
+        if len(args.pages) == 1 else ""
     (out / "results.md").write_text(
         "# placement-bench through the device, on the rig\n\n"
         f"`experiments/placement-bench/run --rig --mib {args.mib} "
-        f"--rounds {args.rounds}`, on the two-node rig (outer TCG VM, "
+        f"--rounds {args.rounds}{pages}`, on the two-node rig (outer TCG VM, "
         f"Debian 6.1; host THP never: 4 KiB host pages; always: THPs), "
         f"{time.strftime('%Y-%m-%d')}.\n\n" + table +
         "\nRounds:\n\n```\n" + "\n".join(lines_md) + "\n```\n\n"
@@ -220,6 +224,13 @@ def main() -> int:
     parser.add_argument("--rig", action="store_true",
                         help="the engine through the device, on the "
                         "two-node rig (one boot per host THP setting)")
+    parser.add_argument("--pages", action="append", choices=("4k", "thp"),
+                        help="with --rig: host pages to measure on "
+                        "(repeatable; default both: 4k is host THP never, "
+                        "thp always)")
+    parser.add_argument("--out-rig", type=Path,
+                        help="with --rig: results directory (default "
+                        "OUT/device)")
     onrig.add_arguments(parser, mib=128, timeout=1800)
     parser.add_argument("--out", type=Path,
                         default=REPO / "experiments" / "results" /
@@ -227,6 +238,7 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.rig:
+        args.pages = args.pages or ["4k", "thp"]
         return rig_bench(args)
     build()
     if args.here:
