@@ -342,6 +342,7 @@ storm_phase() {
 		"placement_ns=$(($(stat_of "$s1" placement-ns) - $(stat_of "$s0" placement-ns)))" \
 		"placement_cpu_ns=$(($(stat_of "$s1" placement-cpu-ns) - $(stat_of "$s0" placement-cpu-ns)))" \
 		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
+	[ -n "$s1" ] && echo "RIG-STATS phase=$1 $s1"
 }
 budget_now=
 

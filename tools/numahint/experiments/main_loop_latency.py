@@ -145,6 +145,8 @@ def main() -> int:
                         help="also run this QEMU, the device with "
                         f"placement in the main loop (default {BEFORE}, "
                         "from tools/setup qemu-before)")
+    parser.add_argument("--before-only", action="store_true",
+                        help="run only --before's QEMU")
     parser.add_argument("--host-thp", choices=("always", "never"),
                         default="always",
                         help="the outer host's transparent huge pages "
@@ -157,18 +159,23 @@ def main() -> int:
     onrig.add_arguments(parser, mib=64, timeout=900)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.before_only and not args.before:
+        args.before = BEFORE
     if args.before and not args.before.is_file():
         parser.error(f"--before {args.before}: no such QEMU (tools/setup "
                      "qemu-before builds it)")
 
-    rows = measure("after", vm.default_qemu(), ("idle", "held", "storm"),
-                   args)
+    rows = []
+    if not args.before_only:
+        rows += measure("after", vm.default_qemu(),
+                        ("idle", "held", "storm"), args)
     if args.before:
         rows += measure("before", args.before, ("idle", "storm"), args)
     text = table(rows)
     print(text)
     command = ("experiments/main-loop-latency/run"
                + (" --before" if args.before else "")
+               + (" --before-only" if args.before_only else "")
                + f" --host-thp {args.host_thp}"
                + f" --phase-s {args.phase_s:g} --mib {args.mib}")
     (args.out / "results.csv").write_text(
