@@ -59,8 +59,9 @@
 #   storm       experiments/main-loop-latency: for each phase of
 #               rig.phases (default "idle held storm"), "RIG-MARK phase P",
 #               then (but in idle) a storm: an app that touches rig.mib
-#               MiB and frees it, over and over, on vCPU 0 and vCPU 1 in
-#               turn, so that each pass reuses memory on the other node
+#               MiB, holds it 2 s (time for the device to place it) and
+#               frees it, over and over, on vCPU 0 and vCPU 1 in turn, so
+#               that each pass reuses memory on the other node
 #               (one app: with two, both inner vCPUs keep both of this
 #               machine's cores busy, and the inner main loop waits for
 #               a core whatever the device does); meanwhile
@@ -161,7 +162,7 @@ if [ "$variant" = storm ]; then
 				cpu=0
 				while [ ! -e /tmp/storm.stop ]; do
 					taskset -c "$cpu" /tests/rig-touch S "$mib" \
-						>/dev/null
+						--wait 2 >/dev/null
 					cpu=$((acpu - cpu))
 				done
 			) &

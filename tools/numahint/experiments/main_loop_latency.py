@@ -8,9 +8,12 @@
 The inner guest (tools/rig/rig-inner.sh, storm) goes through phases:
 idle; "held", a storm with placement held to one page a second; and
 "storm", the same storm with placement at the device's budget.  In the
-storm an app touches --mib MiB and frees it, over and over, on vCPU 0 and
-vCPU 1 in turn, so that each pass reuses memory on the other node and the
-device migrates it as fast as the guest allocates it (one app: with two,
+storm an app touches --mib MiB, holds it 2 s and frees it, over and
+over, on vCPU 0 and vCPU 1 in turn, so that each pass reuses memory on
+the other node and the device migrates it as fast as the guest allocates
+it (held 2 s: passes that followed each other at once reused pages before
+the device before, which waits longer to decide, had placed them, and
+it found them local to the next pass; one app: with two,
 the inner vCPUs keep both of this machine's cores busy and the inner main
 loop waits for a core whatever the device does).  In each phase, for --phase-s
 seconds, the guest times its timer wakeups on vCPU 1 as a real-time task
