@@ -18,7 +18,8 @@
  *   --threads N     N threads, as an OpenMP code first-touches its data:
  *                   thread t pinned to CPU (t + R) % N (--rotate R,
  *                   default 0) writes its own MIB MiB chunk (N * MIB in
- *                   all), all starting at once; each prints
+ *                   all, mapped 2 MiB aligned), all starting at once;
+ *                   each prints
  *                   "RIG-THREAD NAME t=T cpu=C pages=N seconds=S", and
  *                   --hold prints each chunk's frames as its own list,
  *                   "RIG-GPA NAME.cpuC ..." (their union is all frames).
@@ -252,15 +253,17 @@ int main(int argc, char **argv)
 	pages *= nthreads;
 
 	/*
-	 * 2 MiB aligned, so that with MIB even each thread's chunk is whole
-	 * transparent huge pages of the guest: a huge page across two
-	 * chunks would go to whichever thread touched it first.
+	 * With threads, 2 MiB aligned, so that with MIB even each thread's
+	 * chunk is whole transparent huge pages of the guest: a huge page
+	 * across two chunks would go to whichever thread touched it first.
 	 */
-	mem = mmap(NULL, pages * page + HUGE_ALIGN, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, pages * page + (nthreads > 1 ? HUGE_ALIGN : 0),
+		   PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		die("mmap");
-	mem = (char *)(((uintptr_t)mem + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1));
+	if (nthreads > 1)
+		mem = (char *)(((uintptr_t)mem + HUGE_ALIGN - 1) &
+			       ~(HUGE_ALIGN - 1));
 	if (nohuge && madvise(mem, pages * page, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE)");
 	if (huge && madvise(mem, pages * page, MADV_HUGEPAGE))
