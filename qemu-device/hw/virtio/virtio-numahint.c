@@ -814,14 +814,14 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
         .cooldown_ms = s->touch_cooldown_ms,
         .check_ms = NUMAHINT_PLACEMENT_CHECK_MS,
     };
-    int64_t start = get_clock(), locked = start, step;
-    int64_t cpu = virtio_numahint_thread_cpu_ns();
+    int64_t start = get_clock(), locked = start, step, cpu;
     uint64_t examined = 0, lock_ns;
 
     if (s->placement_overrun >= budget) {
         s->placement_overrun -= budget;
         return;
     }
+    cpu = virtio_numahint_thread_cpu_ns();
     budget -= s->placement_overrun;
     numahint_placement_set_params(&s->placement, &params);
     numahint_placement_set_time(&s->placement,
