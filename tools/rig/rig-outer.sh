@@ -46,6 +46,10 @@ GPAS=$T/b-gpas
 config=${RIG_CONFIG:-}
 hugepages=0
 collapse=0
+# Seconds from the end of the collapse to the held sample: the engine's
+# check interval and cooldown (1 s each) and room for nested TCG.
+collapse_settle=5
+collapsed_at=
 rig_nodes=2
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
@@ -473,12 +477,24 @@ while IFS= read -r line; do
 		# What khugepaged would do to the pages the engine split.
 		if [ "$collapse" = 1 ]; then
 			huge() { awk '/^AnonHugePages:/ { print $2 }' "/proc/$qpid/smaps_rollup"; }
-			before=$(huge)
+			before=$(huge) collapse_t0=$(now_s)
 			"$R"/rig-collapse "$qpid" "$ram_hva" "$ram_size"
-			echo "RIG-OUTER collapse: AnonHugePages $before kB before, $(huge) kB after"
+			collapsed_at=$(now_s)
+			echo "RIG-OUTER collapse: AnonHugePages $before kB before," \
+				"$(huge) kB after, in $(awk "BEGIN { print $collapsed_at - $collapse_t0 }") s"
 		fi
 		;;
 	"RIG-MARK B held"*)
+		# The collapse takes seconds of the hold: give the engine its
+		# checks and cooldown after the last page collapsed too (B
+		# holds its memory on after the mark).
+		if [ -n "$collapsed_at" ]; then
+			rest=$(awk -v at="$collapsed_at" -v now="$(now_s)" \
+				-v settle="$collapse_settle" \
+				'BEGIN { r = at + settle - now; print (r > 0 ? r : 0) }')
+			echo "RIG-OUTER collapse: held ${rest} s more, $collapse_settle s after the collapse"
+			sleep "$rest"
+		fi
 		sample held
 		place_b touched held
 		break

@@ -860,6 +860,16 @@ void numahint_placement_account(NumahintPlacement *p,
             break;
         default:
             numahint_placement_count_failure(s, it->status, it->weight);
+            /*
+             * A part that could not be put back now may be off its node
+             * while the part a probe looks at is on it: check them all
+             * again.
+             */
+            if (it->why != NUMAHINT_PLACEMENT_EVENT &&
+                (it->status == -EBUSY || it->status == -EAGAIN) &&
+                it->split->gpa != UINT64_MAX) {
+                it->split->recheck = true;
+            }
             break;
         }
         s->pages_pending -= it->weight;

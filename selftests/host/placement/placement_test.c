@@ -927,6 +927,45 @@ TEST(split_page_collapsed)
 }
 
 /*
+ * A part that cannot be put back after a collapse (the kernel says busy)
+ * is put back at the next check, though the parts a probe looks at are
+ * on their nodes by then.
+ */
+TEST(split_page_restore_busy)
+{
+	const uint64_t hp = THP / PAGE;
+	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	struct fake_numa *f = r->fake;
+	uint64_t now = NUMAHINT_PLACEMENT_SETTLE_MS;
+
+	for (unsigned int i = 1; i < hp; i += 2)
+		numahint_placement_add(p, i * PAGE, 1, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(fake_halves(f, 0, hp) && p->split_pages_used == 1);
+
+	/* Collapsed onto node 0; part 3 (not a probe's) is busy once. */
+	fake_collapse(f, 0, 0);
+	f->move_err[3] = -EBUSY;
+	now += NUMAHINT_PLACEMENT_CHECK_MS;
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->huge_collapsed == 1 && s->parts_restored == hp / 2 - 1);
+	CHECK(f->node[3] == 0 && fake_halves(f, 5, hp));
+	f->move_err[3] = 0;
+	now += NUMAHINT_PLACEMENT_CHECK_MS;
+	numahint_placement_set_time(p, now);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(fake_halves(f, 0, hp) && s->huge_collapsed == 1);
+	CHECK(f->bad_addresses == 0);
+	EXPECT_TRUE(invariants_hold(p)) TH_LOG("a part that was busy is put back at the next check");
+	rig_free(r);
+}
+
+/*
  * The delay from an event to its page's placement is counted: at once,
  * or after a huge page's settle time.
  */
