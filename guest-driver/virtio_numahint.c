@@ -1206,7 +1206,7 @@ virtnumahint_touch_get_buf(struct virtio_numahint *vnh)
  */
 static void virtnumahint_touch_count_waits(struct virtio_numahint *vnh)
 {
-	static const u16 edges_ms[] = { 10, 50, 100, 200, 500, 1000, 5000 };
+	static const u16 edges_ms[] = { 10, 50, 100, 150, 200, 500, 1000, 5000 };
 	u64 now = ktime_get_mono_fast_ns();
 	struct numahint_touch_wait *wait;
 	unsigned int i, bucket;

@@ -689,6 +689,7 @@ static void numahint_placement_count_placed(NumahintPlacementStats *s,
         { 10, offsetof(NumahintPlacementStats, placed_10ms) },
         { 50, offsetof(NumahintPlacementStats, placed_50ms) },
         { 100, offsetof(NumahintPlacementStats, placed_100ms) },
+        { 150, offsetof(NumahintPlacementStats, placed_150ms) },
         { 200, offsetof(NumahintPlacementStats, placed_200ms) },
         { 500, offsetof(NumahintPlacementStats, placed_500ms) },
         { 1000, offsetof(NumahintPlacementStats, placed_1s) },
@@ -1382,8 +1383,8 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
         return false;
     }
     if (s->placed_10ms + s->placed_50ms + s->placed_100ms +
-        s->placed_200ms + s->placed_500ms + s->placed_1s + s->placed_5s +
-        s->placed_later != s->pages_local + s->pages_migrated) {
+        s->placed_150ms + s->placed_200ms + s->placed_500ms + s->placed_1s +
+        s->placed_5s + s->placed_later != s->pages_local + s->pages_migrated) {
         snprintf(why, len, "the placement delays do not add up to the "
                  "pages local and migrated");
         return false;

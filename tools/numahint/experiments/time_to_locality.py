@@ -75,8 +75,9 @@ from .plot import gnuplot
 
 
 # The buckets of touch_sent_* and touch-placed-*, and their upper edges.
-BUCKETS = ("10ms", "50ms", "100ms", "200ms", "500ms", "1s", "5s", "later")
-EDGES_MS = (10, 50, 100, 200, 500, 1000, 5000, float("inf"))
+BUCKETS = ("10ms", "50ms", "100ms", "150ms", "200ms", "500ms", "1s", "5s",
+           "later")
+EDGES_MS = (10, 50, 100, 150, 200, 500, 1000, 5000, float("inf"))
 FLUSH_MS = (10, 25, 50, 100, 250)
 DEFAULT_FLUSH_MS = 100
 TARGET_P99_MS = 150

@@ -300,7 +300,8 @@ typedef struct NumahintPlacementParams {
       "after their oldest queued event came") \
     X(placed_50ms, "touch-placed-50ms", "... 10-50 ms after") \
     X(placed_100ms, "touch-placed-100ms", "... 50-100 ms after") \
-    X(placed_200ms, "touch-placed-200ms", "... 100-200 ms after") \
+    X(placed_150ms, "touch-placed-150ms", "... 100-150 ms after") \
+    X(placed_200ms, "touch-placed-200ms", "... 150-200 ms after") \
     X(placed_500ms, "touch-placed-500ms", "... 200-500 ms after") \
     X(placed_1s, "touch-placed-1s", "... 500 ms-1 s after") \
     X(placed_5s, "touch-placed-5s", "... 1-5 s after") \
