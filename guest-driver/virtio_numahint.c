@@ -1200,14 +1200,16 @@ virtnumahint_touch_get_buf(struct virtio_numahint *vnh)
 /*
  * Count the pages of the request just sent into the touch_sent_*
  * histogram, each take's by the time from its buffer's since to now: an
- * upper bound of how long each of its pages waited in the guest.  The
- * buckets are those of the device's touch-placed-* counters, in whole
- * milliseconds as there.
+ * upper bound of how long each of its pages waited in the guest, and
+ * the longest such wait into touch_sent_max_ms.  The buckets are those
+ * of the device's touch-placed-* counters, in whole milliseconds as
+ * there.  Drains never run at once: nobody else writes the maximum.
  */
 static void virtnumahint_touch_count_waits(struct virtio_numahint *vnh)
 {
 	static const u16 edges_ms[] = { 10, 50, 100, 150, 200, 500, 1000, 5000 };
 	u64 now = ktime_get_mono_fast_ns();
+	atomic64_t *max_ms = &vnh->stats[NUMAHINT_STAT_TOUCH_SENT_MAX_MS];
 	struct numahint_touch_wait *wait;
 	unsigned int i, bucket;
 	u64 wait_ms;
@@ -1222,6 +1224,8 @@ static void virtnumahint_touch_count_waits(struct virtio_numahint *vnh)
 				break;
 		atomic64_add(wait->nr_pages,
 			     &vnh->stats[NUMAHINT_STAT_TOUCH_SENT_10MS + bucket]);
+		if (wait_ms > (u64)atomic64_read(max_ms))
+			atomic64_set(max_ms, wait_ms);
 	}
 	vnh->touch_nr_waits = 0;
 }

@@ -84,6 +84,8 @@ NUMAHINT_STAT(TOUCH_SENT_500MS, touch_sent_500ms)
 NUMAHINT_STAT(TOUCH_SENT_1S, touch_sent_1s)
 NUMAHINT_STAT(TOUCH_SENT_5S, touch_sent_5s)
 NUMAHINT_STAT(TOUCH_SENT_LATER, touch_sent_later)
+/* The longest of those waits, in ms: not a count. */
+NUMAHINT_STAT(TOUCH_SENT_MAX_MS, touch_sent_max_ms)
 
 /* Not accepted in answers with entry errors. */
 NUMAHINT_STAT(TOUCH_REJECTED, touch_rejected)

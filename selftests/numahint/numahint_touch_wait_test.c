@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * How long first-touch events wait in the guest: the driver's touch_sent_*
- * histogram.  Its eight buckets count the pages of touch_pages again, by
+ * histogram.  Its nine buckets count the pages of touch_pages again, by
  * an upper bound of the time each waited between its allocation and its
- * request going to the device, so they must add up to touch_pages; and a
+ * request going to the device, so they must add up to touch_pages, and
+ * touch_sent_max_ms, the longest of those times, is in the last bucket
+ * that holds a page; and a
  * short burst, which fills no buffer, goes out when its drain is due, so
  * within touch_flush_ms plus the drain's own delay: with the default
  * 100 ms, nothing of it may be counted beyond the 100-200 ms bucket (a
@@ -222,6 +224,30 @@ TEST_F_TIMEOUT(wait, burst_waits_no_longer_than_flush, 60)
 		       numahint_stat_name(FIRST_BUCKET + first_late), late);
 	EXPECT_EQ(0ULL, late);
 	EXPECT_LE(BURST_PAGES / 2, bucket_sum(now) - bucket_sum(at));
+}
+
+/*
+ * touch_sent_max_ms is the longest wait counted: within the edges of the
+ * last bucket that holds a page, since the driver bound the device.
+ */
+TEST_F_TIMEOUT(wait, max_is_in_the_last_bucket, 60)
+{
+	unsigned long long now[NR_STATS], max_ms, lower;
+	int last;
+
+	ASSERT_EQ(0, burst_sent(self->at_start, self->flush_ms, now));
+	for (last = NR_BUCKETS - 1; last > 0; last--)
+		if (now[FIRST_BUCKET + last])
+			break;
+	ASSERT_NE(0ULL, now[FIRST_BUCKET + last]);
+	max_ms = now[STAT_TOUCH_SENT_MAX_MS];
+	lower = last ? bucket_edge_ms(last - 1) : 0;
+	ksft_print_msg("touch_sent_max_ms %llu, last bucket %s\n", max_ms,
+		       numahint_stat_name(FIRST_BUCKET + last));
+	if (last)
+		EXPECT_LT(lower, max_ms);
+	if (last < NR_BUCKETS - 1)
+		EXPECT_GE(bucket_edge_ms(last), max_ms);
 }
 
 TEST_HARNESS_MAIN

@@ -677,7 +677,8 @@ void numahint_placement_forget(NumahintPlacement *p, uint64_t gpa,
 
 /*
  * Count @pages placed @delay_ms after their oldest event came: the
- * placed_* counters are a histogram of the delay.
+ * placed_* counters are a histogram of the delay, and placed_max_ms its
+ * largest value.
  */
 static void numahint_placement_count_placed(NumahintPlacementStats *s,
                                             uint64_t delay_ms, uint64_t pages)
@@ -702,6 +703,9 @@ static void numahint_placement_count_placed(NumahintPlacementStats *s,
         i++;
     }
     *(uint64_t *)((char *)s + buckets[i].offset) += pages;
+    if (delay_ms > s->placed_max_ms) {
+        s->placed_max_ms = delay_ms;
+    }
 }
 
 /* Count @weight pages whose host page could not be placed: @status. */

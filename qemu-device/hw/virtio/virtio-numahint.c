@@ -1764,8 +1764,8 @@ static int virtio_numahint_placement_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_virtio_numahint_placement = {
     .name = "virtio-numahint-device/placement",
-    .version_id = 2,
-    .minimum_version_id = 2,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .needed = virtio_numahint_placement_needed,
     .post_load = virtio_numahint_placement_post_load,
     .fields = (const VMStateField[]) {
@@ -1799,8 +1799,8 @@ static int virtio_numahint_post_load(void *opaque, int version_id)
 /* Loaded with the version of vmstate_virtio_numahint: the two go together. */
 static const VMStateDescription vmstate_virtio_numahint_device = {
     .name = "virtio-numahint-device",
-    .version_id = 3,
-    .minimum_version_id = 3,
+    .version_id = 4,
+    .minimum_version_id = 4,
     .post_load = virtio_numahint_post_load,
     .fields = (const VMStateField[]) {
         /* The fixed configuration must match on both sides. */
@@ -1824,15 +1824,16 @@ static const VMStateDescription vmstate_virtio_numahint_device = {
 };
 
 /*
- * Version 3: the counters of the lists in the headers, which are the
+ * Version 4: the counters of the lists in the headers, which are the
  * layout of the stream (version 3 added placement-ns and
- * placement-cpu-ns); a counter added to either list makes the next
- * version.
+ * placement-cpu-ns, version 4 touch-placed-150ms and touch-placed-max-ms,
+ * with the placement subsection's version 3); a counter added to either
+ * list makes the next version.
  */
 static const VMStateDescription vmstate_virtio_numahint = {
     .name = "virtio-numahint",
-    .version_id = 3,
-    .minimum_version_id = 3,
+    .version_id = 4,
+    .minimum_version_id = 4,
     .fields = (const VMStateField[]) {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()

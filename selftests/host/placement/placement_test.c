@@ -982,9 +982,10 @@ TEST(placement_delay)
 	numahint_placement_add(p, THP, THP / PAGE / 4, 2);
 	numahint_placement_run(p, UINT64_MAX);
 	CHECK(s->placed_10ms == THP / PAGE && s->placed_500ms == 0);
+	CHECK(s->placed_max_ms == 0);
 	numahint_placement_set_time(p, 1250);
 	numahint_placement_run(p, UINT64_MAX);
-	CHECK(s->placed_500ms == THP / PAGE / 4);
+	CHECK(s->placed_500ms == THP / PAGE / 4 && s->placed_max_ms == 250);
 	CHECK(s->placed_50ms + s->placed_100ms + s->placed_150ms +
 	      s->placed_200ms + s->placed_1s + s->placed_5s +
 	      s->placed_later == 0);

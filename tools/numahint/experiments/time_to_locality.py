@@ -180,6 +180,10 @@ def measure_latency(kernel, flush_ms, ram, seconds, rate):
     return {
         "guest": [guest[f"touch_sent_{b}"] for b in BUCKETS],
         "host": [stats[f"touch-placed-{b}"] for b in BUCKETS],
+        # The longest wait of each part (ms): their sum bounds every
+        # page's total, not only a quantile's.
+        "guest_max": guest["touch_sent_max_ms"],
+        "host_max": stats["touch-placed-max-ms"],
         "touch_pages": guest["touch_pages"],
         "touch_requests": guest["touch_requests"],
         "touch_dropped": guest["touch_dropped"],
@@ -204,6 +208,7 @@ def summarize(run):
     # The host's part is measured, not bounded, and every page's total
     # is at least its host part: the host's pXX bucket starts below it.
     out["total_p99_above"] = quantile(h, 0.99, lower=True)
+    out["total_max"] = run["guest_max"] + run["host_max"]
     return out
 
 
@@ -212,6 +217,10 @@ def verdict(row):
     decided at the buckets' resolution."""
     if row["total_p99"] is not None and row["total_p99"] <= TARGET_P99_MS:
         return f"met (p99 <= {ms(row['total_p99'])} ms)"
+    # Every page's total is at most the two parts' maxima together.
+    if row.get("total_max") is not None and \
+            row["total_max"] <= TARGET_P99_MS:
+        return f"met (every page <= {row['total_max']} ms)"
     if row["total_p99_above"] is not None and \
             row["total_p99_above"] >= TARGET_P99_MS:
         return (f"missed (p99 > {ms(row['total_p99_above'])} ms, the "
@@ -343,9 +352,10 @@ def main():
 
     table = ["| Guest RAM | touch-flush-ms | Guest p50 / p99 (ms) | Host p50 "
              "/ p99 (ms) | Total p50 / p99, bound (ms) | Total p50 / p99, "
-             "if independent (ms) | Pages sent / placed | Requests a second | "
-             "Hook cost (1 vCPU) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "if independent (ms) | Longest: guest + host = total (ms) | "
+             "Pages sent / placed | Requests a second | Hook cost (1 vCPU) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| ---: |"]
     for r in rows:
         cost = (f"{100 * (1 - r['overhead']):.2f}% "
                 f"({r['overhead_min']:.4f}–{r['overhead_max']:.4f})"
@@ -355,7 +365,8 @@ def main():
             f"{ms(r['guest_p99'])} | {ms(r['host_p50'])} / "
             f"{ms(r['host_p99'])} | {ms(r['total_p50'])} / "
             f"**{ms(r['total_p99'])}** | {ms(r['indep_p50'])} / "
-            f"{ms(r['indep_p99'])} | {sum(r['guest'])} / {sum(r['host'])} | "
+            f"{ms(r['indep_p99'])} | {r['guest_max']} + {r['host_max']} = "
+            f"{r['total_max']} | {sum(r['guest'])} / {sum(r['host'])} | "
             f"{r['touch_requests'] / args.seconds:.0f} | {cost} |")
     trade = ["| touch-flush-ms | Guest part p50 / p99, bound (ms) | "
              + " | ".join(f"Goal p99 <= {TARGET_P99_MS} ms, {m} RAM"
@@ -399,6 +410,7 @@ def main():
                      + ["guest_p50", "guest_p99", "host_p50", "host_p99",
                         "total_p50_bound", "total_p99_bound",
                         "total_p50_indep", "total_p99_indep",
+                        "guest_max_ms", "host_max_ms",
                         "touch_pages", "touch_requests", "touch_dropped",
                         "touch_unsent", "host_local", "host_migrated",
                         "host_absent", "host_pending", "host_dropped",
@@ -410,6 +422,7 @@ def main():
                           ms(r["host_p50"]), ms(r["host_p99"]),
                           ms(r["total_p50"]), ms(r["total_p99"]),
                           ms(r["indep_p50"]), ms(r["indep_p99"]),
+                          r["guest_max"], r["host_max"],
                           r["touch_pages"], r["touch_requests"],
                           r["touch_dropped"], r["touch_unsent"],
                           r["host_local"], r["host_migrated"],

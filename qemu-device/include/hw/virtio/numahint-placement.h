@@ -306,6 +306,8 @@ typedef struct NumahintPlacementParams {
     X(placed_1s, "touch-placed-1s", "... 500 ms-1 s after") \
     X(placed_5s, "touch-placed-5s", "... 1-5 s after") \
     X(placed_later, "touch-placed-later", "... more than 5 s after") \
+    X(placed_max_ms, "touch-placed-max-ms", \
+      "the longest of those delays, in ms: not a count") \
     X(huge_moved, "touch-huge-moved", \
       "host huge pages that went whole to the node of a majority (or " \
       "were on it)") \
