@@ -856,6 +856,25 @@ static bool fake_halves(const struct fake_numa *f, unsigned long first,
 }
 
 /*
+ * A rig of @size bytes of THPs whose host pages [0, @pages) are half used
+ * by node 1's task (its odd 4 KiB parts), the rest of each on node 0: the
+ * engine has split them once they settled, at *@now.
+ */
+static struct rig *rig_split_halves(uint64_t size, unsigned int pages,
+				    uint64_t *now)
+{
+	struct rig *r = rig_new(size, THP, 0, QUEUE_MAX);
+
+	for (unsigned int i = 1; i < pages * THP / PAGE; i += 2)
+		numahint_placement_add(&r->p, i * PAGE, 1, 1);
+	numahint_placement_run(&r->p, UINT64_MAX);
+	*now = NUMAHINT_PLACEMENT_SETTLE_MS;
+	numahint_placement_set_time(&r->p, *now);
+	numahint_placement_run(&r->p, UINT64_MAX);
+	return r;
+}
+
+/*
  * khugepaged collapses split pages again, each onto one node: the checks
  * find them, split them again and put every part back, without moving a
  * collapsed page whole.  A discarded page is forgotten; pages beyond the
@@ -864,18 +883,13 @@ static bool fake_halves(const struct fake_numa *f, unsigned long first,
 TEST(split_page_collapsed)
 {
 	const uint64_t hp = THP / PAGE;
-	struct rig *r = rig_new(16 * THP, THP, 0, QUEUE_MAX);
+	uint64_t now, moves, migrated;
+	/* Pages 0-5 half used by node 1's task: 4 remembered, 2 not. */
+	struct rig *r = rig_split_halves(16 * THP, 6, &now);
 	NumahintPlacement *p = &r->p;
 	const NumahintPlacementStats *s = &p->stats;
 	struct fake_numa *f = r->fake;
-	uint64_t now = NUMAHINT_PLACEMENT_SETTLE_MS, moves, migrated;
 
-	/* Pages 0-5 half used by node 1's task: 4 remembered, 2 not. */
-	for (unsigned int i = 1; i < 6 * hp; i += 2)
-		numahint_placement_add(p, i * PAGE, 1, 1);
-	numahint_placement_run(p, UINT64_MAX);
-	numahint_placement_set_time(p, now);
-	numahint_placement_run(p, UINT64_MAX);
 	CHECK(fake_halves(f, 0, 6 * hp) && s->huge_split == 6);
 	CHECK(s->huge_untracked == 2 && p->split_pages_used == 4);
 	migrated = s->pages_migrated;
@@ -934,17 +948,11 @@ TEST(split_page_collapsed)
 TEST(split_page_restore_busy)
 {
 	const uint64_t hp = THP / PAGE;
-	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	uint64_t now;
+	struct rig *r = rig_split_halves(4 * THP, 1, &now);
 	NumahintPlacement *p = &r->p;
-	const NumahintPlacementStats *s = &p->stats;
 	struct fake_numa *f = r->fake;
-	uint64_t now = NUMAHINT_PLACEMENT_SETTLE_MS;
 
-	for (unsigned int i = 1; i < hp; i += 2)
-		numahint_placement_add(p, i * PAGE, 1, 1);
-	numahint_placement_run(p, UINT64_MAX);
-	numahint_placement_set_time(p, now);
-	numahint_placement_run(p, UINT64_MAX);
 	CHECK(fake_halves(f, 0, hp) && p->split_pages_used == 1);
 
 	/* Collapsed onto node 0; part 3 (not a probe's) is busy once. */
@@ -953,13 +961,14 @@ TEST(split_page_restore_busy)
 	now += NUMAHINT_PLACEMENT_CHECK_MS;
 	numahint_placement_set_time(p, now);
 	numahint_placement_run(p, UINT64_MAX);
-	CHECK(s->huge_collapsed == 1 && s->parts_restored == hp / 2 - 1);
+	CHECK(p->stats.huge_collapsed == 1 &&
+	      p->stats.parts_restored == hp / 2 - 1);
 	CHECK(f->node[3] == 0 && fake_halves(f, 5, hp));
 	f->move_err[3] = 0;
 	now += NUMAHINT_PLACEMENT_CHECK_MS;
 	numahint_placement_set_time(p, now);
 	numahint_placement_run(p, UINT64_MAX);
-	CHECK(fake_halves(f, 0, hp) && s->huge_collapsed == 1);
+	CHECK(fake_halves(f, 0, hp) && p->stats.huge_collapsed == 1);
 	CHECK(f->bad_addresses == 0);
 	EXPECT_TRUE(invariants_hold(p)) TH_LOG("a part that was busy is put back at the next check");
 	rig_free(r);
