@@ -38,9 +38,10 @@
 #   threads     A and B each run one thread per vCPU, each thread pinned
 #               to its vCPU and touching its own rig.mib MiB chunk, as
 #               OpenMP codes first-touch their data; B's threads run
-#               rotated by one (thread t on vCPU t + 1), so that each
-#               reuses memory of another node; each chunk's frames are
-#               printed as RIG-GPA B.cpuK;
+#               rotated by rig.rotate vCPUs, one node's worth (thread t on
+#               vCPU t + rig.rotate), so that each reuses memory of
+#               another node; each chunk's frames are printed as RIG-GPA
+#               B.cpuK;
 #   stress      no A and B: the no-data-lost stress program
 #               (selftests/numahint/numahint_stress) runs on both vCPUs at
 #               once, rig.stress=BYTES each, so that each reuses memory the
@@ -77,7 +78,8 @@
 # rig.hold=SEC (default 5), rig.stress=BYTES (default 256M), rig.rate=MIBPS
 # (B's touch rate in slow, default 4), rig.rounds=N (bench, default 4),
 # rig.phases=P,P,... (storm, default idle,held,storm), rig.phase_s=SEC
-# (storm, default 30).
+# (storm, default 30), rig.rotate=N (threads: vCPUs B's threads are
+# rotated by, one node's worth; default 1).
 
 variant=rerun
 mib=64
@@ -88,6 +90,7 @@ rate=4
 rounds=4
 phases=idle,held,storm
 phase_s=30
+rotate=1
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
@@ -100,6 +103,7 @@ for arg in $cmdline; do
 	rig.rounds=*) rounds=${arg#*=} ;;
 	rig.phases=*) phases=${arg#*=} ;;
 	rig.phase_s=*) phase_s=${arg#*=} ;;
+	rig.rotate=*) rotate=${arg#*=} ;;
 	esac
 done
 bmib=${bmib:-$mib}
@@ -187,7 +191,7 @@ rerun | big | bigreuse | hugetlb)
 		echo "RIG-ERROR A failed"
 	;;
 threads)
-	bflags="--threads $((acpu + 1)) --rotate 1"
+	bflags="--threads $((acpu + 1)) --rotate $rotate"
 	taskset -c "$acpu" /tests/rig-touch A "$mib" --threads $((acpu + 1)) \
 		--save /tmp/a.pfn || echo "RIG-ERROR A failed"
 	;;

@@ -139,17 +139,20 @@ qpid=$!
 
 # The inner vCPUs (-smp N), split evenly over the rig's nodes in order:
 # with 2 nodes the first half goes to node 0, the second to node 1; vCPU
-# k of a node pinned to that node's k-th CPU.
+# k of a node pinned to that node's k-th CPU (round the node's CPUs again
+# when it has fewer CPUs than vCPUs).
 smp=$(awk 'prev == "-smp" { print; exit } { prev = $0 }' "$args")
 smp=${smp%%,*}
 smp=${smp:-1}
 per_node=$((smp / rig_nodes))
 [ "$per_node" -ge 1 ] || per_node=1
 nth_cpu() {
-	# The K-th (from 0) CPU of node N's cpulist, e.g. "0-1,4".
-	awk -F, -v k="$2" '{ for (i = 1; i <= NF; i++) {
+	# The K-th (from 0, modulo their number) CPU of node N's cpulist,
+	# e.g. "0-1,4".
+	awk -F, -v k="$2" '{ m = 0; for (i = 1; i <= NF; i++) {
 		n = split($i, r, "-"); if (n == 1) r[2] = r[1];
-		for (c = r[1] + 0; c <= r[2] + 0; c++) if (k-- == 0) { print c; exit } } }' \
+		for (c = r[1] + 0; c <= r[2] + 0; c++) cpu[m++] = c }
+		if (m) print cpu[k % m] }' \
 		"/sys/devices/system/node/node$(host_node "$1")/cpulist"
 }
 
