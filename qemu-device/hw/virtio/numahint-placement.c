@@ -1037,6 +1037,16 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
     if (hp->votes > half) {
         return NUMAHINT_MOVE_WHOLE;
     }
+    /*
+     * All the events name one node and some are new: where the page is
+     * on that node already, a majority would not move it, nor would the
+     * settle time split it, so there is nothing to wait for.  One query
+     * per host page and pass with new events, not per pass held.
+     */
+    if (hp->votes == hp->covered && hp->last_ms >= p->planned_ms &&
+        numahint_placement_node_of(p, hp) == hp->candidate) {
+        return NUMAHINT_LOCAL;
+    }
     if (p->now_ms - hp->last_ms < p->params.settle_ms &&
         p->now_ms - hp->first_ms < p->params.max_hold_ms) {
         return NUMAHINT_HOLD;
@@ -1346,6 +1356,7 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
     p->queue_spare = p->queue;
     p->queue = out;
     p->queue_len = kept;
+    p->planned_ms = p->now_ms + 1;
     return used;
 }
 

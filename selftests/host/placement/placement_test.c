@@ -727,14 +727,19 @@ static void huge_page_majority(struct __test_metadata *_metadata,
 	CHECK(s->pages_contended == 255);
 	CHECK(s->huge_moved == 4 && s->bytes_migrated == 4 * THP);
 	CHECK(s->pages_pending == hp + 1 + 256 && p->queue_len == 4);
-	/* Only the host pages that move were queried, by their first byte. */
-	CHECK(f->pages_queried == 4 && f->query_calls == 1 &&
+	/*
+	 * The host pages that move were queried in one call, by their first
+	 * byte; pages 2 and 5, whose events all name one node, each by a
+	 * call of its own: not on that node, so they wait.
+	 */
+	CHECK(f->pages_queried == 6 && f->query_calls == 3 &&
 	      f->move_calls == 1);
 
-	/* No new event for settle_ms: contended. */
+	/* No new event for settle_ms: contended.  No new query meanwhile. */
 	numahint_placement_set_time(p, NUMAHINT_PLACEMENT_SETTLE_MS - 1);
 	numahint_placement_run(p, UINT64_MAX);
 	CHECK(s->pages_pending == hp + 1 + 256 && f->split_calls == 0);
+	CHECK(f->query_calls == 3);
 	numahint_placement_set_time(p, NUMAHINT_PLACEMENT_SETTLE_MS);
 	numahint_placement_run(p, UINT64_MAX);
 	CHECK(s->pages_pending == 0 && p->queue_len == 0);
@@ -795,13 +800,43 @@ TEST(huge_page_slow_fill)
 		CHECK(fake_node(r->fake, 0) == (pass >= 4 ? 1 : 0));
 	}
 	CHECK(s->huge_moved == 1 && s->pages_migrated == 5 * 64);
-	/* The last three passes' events wait, then find it local. */
-	CHECK(s->pages_pending == 3 * 64);
-	numahint_placement_set_time(p, now + NUMAHINT_PLACEMENT_SETTLE_MS);
-	numahint_placement_run(p, UINT64_MAX);
+	/* The last three passes' events find it local at once. */
 	CHECK(s->pages_local == 3 * 64 && s->pages_pending == 0);
+	CHECK(s->placed_10ms == 3 * 64);
 	CHECK(s->huge_split == 0 && s->split_calls == 0);
 	EXPECT_TRUE(invariants_hold(p)) TH_LOG("votes of a slowly filled huge page add up across passes");
+	rig_free(r);
+}
+
+/*
+ * A few events, all naming the node their host huge page is on already:
+ * placed at once, not held for a majority.  Events naming another node
+ * wait, and a page is queried again only when new events come.
+ */
+TEST(huge_page_local_at_once)
+{
+	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+	const struct fake_numa *f = r->fake;
+
+	numahint_placement_set_time(p, 1000);
+	/* Host page 0 (on node 0): 10 pages for node 0, then 10 more. */
+	numahint_placement_add(p, 0, 10, 0);
+	/* Host page 1 (on node 0): 10 pages for node 1. */
+	numahint_placement_add(p, THP, 10, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_local == 10 && s->placed_10ms == 10);
+	CHECK(s->pages_pending == 10 && f->query_calls == 2);
+	numahint_placement_set_time(p, 1010);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_pending == 10 && f->query_calls == 2);
+	numahint_placement_set_time(p, 1020);
+	numahint_placement_add(p, 100 * PAGE, 10, 0);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_local == 20 && f->query_calls == 3);
+	CHECK(s->pages_migrated == 0 && f->move_calls == 0);
+	EXPECT_TRUE(invariants_hold(p)) TH_LOG("events naming the node their huge page is on are placed at once");
 	rig_free(r);
 }
 
@@ -1381,6 +1416,16 @@ TEST(real_split)
 	numahint_placement_set_time(&p, NUMAHINT_PLACEMENT_SETTLE_MS);
 	numahint_placement_run(&p, UINT64_MAX);
 	after = anon_huge_kb(mem);
+	if (after == before) {
+		/*
+		 * split_huge_page() fails while someone else holds a
+		 * reference (seen once in the unit suite): the engine splits
+		 * again before each part moves; so does this, once.
+		 */
+		ksft_print_msg("the kernel did not split the page: again\n");
+		numahint_placement_linux_ops.split(NULL, mem, THP);
+		after = anon_huge_kb(mem);
+	}
 	for (size_t i = 0; i < 2 * THP; i += PAGE)
 		intact &= mem[i] == (char)(i / PAGE);
 	ksft_print_msg("AnonHugePages %ld kB before, %ld kB after; split %"

@@ -52,6 +52,9 @@
  *  - a majority, one node's events covering more than half of the host
  *    page: the page moves whole to that node (the minority's pages are
  *    counted as contended);
+ *  - no majority, but every event names one node, some of them came
+ *    since the last pass, and the page is on that node already: its
+ *    pages are local, and nothing waits (a majority would not move it);
  *  - no majority, and no new event for the page for settle_ms (its users
  *    have stopped telling us about it), or its oldest event is
  *    max_hold_ms old: the page is contended, or half used by a task that
@@ -452,6 +455,11 @@ typedef struct NumahintPlacement {
     NumahintPlacementParams params;
     /* The caller's clock, ms. */
     uint64_t now_ms;
+    /*
+     * The ms after the last plan's: events from then on are new to a
+     * plan (a later plan in the same ms sees none).
+     */
+    uint64_t planned_ms;
     /* Pages taken off the queue into work not yet accounted. */
     uint64_t pages_in_flight;
 
