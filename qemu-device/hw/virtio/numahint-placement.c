@@ -225,7 +225,7 @@ static bool numahint_placement_enqueue(NumahintPlacement *p, uint64_t start,
     NumahintPlacementExtent pieces[3], right;
     NumahintPlacementExtent new = {
         .start = start, .end = end, .node = node,
-        .first_ms = p->now_ms, .last_ms = p->now_ms,
+        .first_ms = p->now_ms, .last_ms = p->now_ms, .fresh = true,
     };
     uint64_t len = end - start, replaced = 0;
     unsigned int first, last, nr = 0, k;
@@ -328,13 +328,17 @@ static void numahint_placement_heap_pop(NumahintPlacementExtent *heap,
     heap[i] = last;
 }
 
-/* Whether [start, ...) of @e would merge with the last of @out's @len. */
+/*
+ * Whether [start, ...) of @e would merge with the last of @out's @len: they
+ * touch, name one node, and are both new to a plan or both not.
+ */
 static bool numahint_placement_joins(const NumahintPlacementExtent *out,
                                      unsigned int len,
                                      const NumahintPlacementExtent *e,
                                      uint64_t start)
 {
-    return len && out[len - 1].end == start && out[len - 1].node == e->node;
+    return len && out[len - 1].end == start && out[len - 1].node == e->node &&
+           out[len - 1].fresh == e->fresh;
 }
 
 /*
@@ -476,7 +480,7 @@ static bool numahint_placement_inbox_add(NumahintPlacement *p, uint64_t start,
     }
     p->inbox[p->inbox_len] = (NumahintPlacementExtent) {
         .start = start, .end = end, .node = node, .seq = p->inbox_len,
-        .first_ms = p->now_ms, .last_ms = p->now_ms,
+        .first_ms = p->now_ms, .last_ms = p->now_ms, .fresh = true,
     };
     p->inbox_len++;
     p->inbox_pages += pages;
@@ -600,6 +604,9 @@ static void numahint_placement_record_split(NumahintPlacement *p,
     sp->gpa = gpa;
     sp->checked_ms = p->now_ms;
     sp->recheck = false;
+    sp->collapsed = false;
+    sp->busy = false;
+    sp->busy_checks = 0;
     memset(sp->node, NUMAHINT_PLACEMENT_NO_NODE, sizeof(sp->node));
     for (i = 0; i < parts; i += n) {
         int ret;
@@ -847,10 +854,14 @@ void numahint_placement_account(NumahintPlacement *p,
             if (it->why != NUMAHINT_PLACEMENT_EVENT) {
                 s->parts_restored++;
             }
-            /* Collapsed, or moved by someone else: put every part back. */
+            /*
+             * Collapsed, or moved by someone else: put every part back,
+             * at once.  Counted once a check, whatever else it found.
+             */
             if (it->why == NUMAHINT_PLACEMENT_PROBE &&
-                it->split->gpa != UINT64_MAX && !it->split->recheck) {
+                it->split->gpa != UINT64_MAX && !it->split->collapsed) {
                 s->huge_collapsed++;
+                it->split->collapsed = true;
                 it->split->recheck = true;
                 it->split->checked_ms = 0;
             }
@@ -868,12 +879,15 @@ void numahint_placement_account(NumahintPlacement *p,
             /*
              * A part that could not be put back now may be off its node
              * while the part a probe looks at is on it: check them all
-             * again.
+             * again, for a few checks in a row.
              */
             if (it->why != NUMAHINT_PLACEMENT_EVENT &&
                 (it->status == -EBUSY || it->status == -EAGAIN) &&
                 it->split->gpa != UINT64_MAX) {
-                it->split->recheck = true;
+                it->split->busy = true;
+                if (it->split->busy_checks < NUMAHINT_PLACEMENT_BUSY_CHECKS) {
+                    it->split->recheck = true;
+                }
             }
             break;
         }
@@ -920,8 +934,8 @@ typedef struct NumahintHostPage {
     /* The oldest and the newest of its events. */
     uint64_t first_ms;
     uint64_t last_ms;
-    /* numahint_placement_decide() split it just now. */
-    bool just_split;
+    /* Some of its events are new to a plan. */
+    bool fresh;
 } NumahintHostPage;
 
 /* The part of queued extent @e in the host page, from hp->from on. */
@@ -959,7 +973,7 @@ static void numahint_placement_gather(const NumahintPlacement *p,
     hp->candidate = -1;
     hp->first_ms = UINT64_MAX;
     hp->last_ms = 0;
-    hp->just_split = false;
+    hp->fresh = false;
 
     /*
      * Weighted Boyer-Moore vote: if a node covers more than half of the
@@ -985,6 +999,7 @@ static void numahint_placement_gather(const NumahintPlacement *p,
         if (q[i].last_ms > hp->last_ms) {
             hp->last_ms = q[i].last_ms;
         }
+        hp->fresh |= q[i].fresh;
     }
     hp->last = i;
     for (i = first; i < hp->last; i++) {
@@ -1008,13 +1023,14 @@ static bool numahint_placement_cooling(const NumahintPlacement *p,
            p->params.cooldown_ms;
 }
 
-/* The node the host page is on now, or a negative errno. */
+/* The node the host page is on now, or a negative errno: one query. */
 static int numahint_placement_node_of(NumahintPlacement *p,
                                       const NumahintHostPage *hp)
 {
     void *page = (char *)hp->region->hva + (hp->start - hp->region->gpa);
     int status, ret;
 
+    p->plan_queries++;
     p->stats.query_calls++;
     ret = p->ops->query_nodes(p->opaque, &page, 1, &status);
     return ret < 0 ? ret : status;
@@ -1026,6 +1042,8 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
     uint64_t half = hp->region->host_page_size >>
                     (NUMAHINT_PLACEMENT_PAGE_SHIFT + 1);
     bool split = hp->state && (*hp->state & NUMAHINT_PAGE_SPLIT);
+    bool one_node = hp->votes == hp->covered;
+    bool asked = false;
 
     if (numahint_placement_cooling(p, hp->state)) {
         p->stats.cooling_holds++;
@@ -1041,11 +1059,13 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
      * All the events name one node and some are new: where the page is
      * on that node already, a majority would not move it, nor would the
      * settle time split it, so there is nothing to wait for.  One query
-     * per host page and pass with new events, not per pass held.
+     * per host page each time new events come, not per pass held.
      */
-    if (hp->votes == hp->covered && hp->last_ms >= p->planned_ms &&
-        numahint_placement_node_of(p, hp) == hp->candidate) {
-        return NUMAHINT_LOCAL;
+    if (one_node && hp->fresh) {
+        if (numahint_placement_node_of(p, hp) == hp->candidate) {
+            return NUMAHINT_LOCAL;
+        }
+        asked = true;
     }
     if (p->now_ms - hp->last_ms < p->params.settle_ms &&
         p->now_ms - hp->first_ms < p->params.max_hold_ms) {
@@ -1054,9 +1074,10 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
     /*
      * No majority, and there will be none.  Where all the events name one
      * node, the page may be there already (moved whole by earlier
-     * events): then nothing is contended and nothing is split.
+     * events): then nothing is contended and nothing is split.  Not asked
+     * twice in one plan.
      */
-    if (hp->votes == hp->covered &&
+    if (one_node && !asked &&
         numahint_placement_node_of(p, hp) == hp->candidate) {
         return NUMAHINT_LOCAL;
     }
@@ -1073,7 +1094,6 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
                 *hp->state |= NUMAHINT_PAGE_SPLIT;
             }
             numahint_placement_record_split(p, hp->region, hp->start);
-            hp->just_split = true;
             return NUMAHINT_MOVE_PARTS;
         }
     }
@@ -1097,8 +1117,9 @@ static void numahint_placement_work_add(NumahintPlacement *p,
 
 /*
  * Add the 4 KiB part at @gpa of the split host page at @hp_gpa of @r to
- * the work, to be split again before it moves unless @split_now is false
- * (it was split a moment ago).
+ * the work, to be split again before it moves: khugepaged may have
+ * collapsed the page since, or the split a moment ago may not have
+ * happened (MADV_COLD does not say whether the kernel split).
  */
 static void numahint_placement_work_add_part(NumahintPlacement *p,
                                              NumahintPlacementWork *work,
@@ -1107,8 +1128,7 @@ static void numahint_placement_work_add_part(NumahintPlacement *p,
                                              int node, uint32_t weight,
                                              NumahintPlacementWhy why,
                                              uint32_t *state,
-                                             NumahintSplitPage *sp,
-                                             bool split_now)
+                                             NumahintSplitPage *sp)
 {
     char *whole = (char *)r->hva + (hp_gpa - r->gpa);
 
@@ -1116,7 +1136,7 @@ static void numahint_placement_work_add_part(NumahintPlacement *p,
         .page = whole + (gpa - hp_gpa),
         .size = NUMAHINT_PLACEMENT_PAGE_SIZE,
         .node = node, .weight = weight, .why = why, .state = state,
-        .whole = split_now ? whole : NULL,
+        .whole = whole,
         .whole_size = r->host_page_size,
         .split = sp,
     };
@@ -1166,8 +1186,7 @@ static uint64_t numahint_placement_take(NumahintPlacement *p,
                 numahint_placement_work_add_part(p, work, r, hp->start, gpa,
                                                  q[i].node, 1,
                                                  NUMAHINT_PLACEMENT_EVENT,
-                                                 hp->state, sp,
-                                                 !hp->just_split);
+                                                 hp->state, sp);
                 work->items[work->len - 1].first_ms = q[i].first_ms;
                 used++;
             }
@@ -1221,7 +1240,15 @@ static uint64_t numahint_placement_check_split(NumahintPlacement *p,
     uint64_t used = 0;
 
     sp->recheck = false;
+    sp->collapsed = false;
     sp->checked_ms = p->now_ms;
+    /* A part busy in the last check too: it may stay so (pinned). */
+    if (!sp->busy) {
+        sp->busy_checks = 0;
+    } else if (sp->busy_checks < NUMAHINT_PLACEMENT_BUSY_CHECKS) {
+        sp->busy_checks++;
+    }
+    sp->busy = false;
     for (i = 0; i < numahint_placement_parts(r); i++) {
         uint8_t node = sp->node[i];
 
@@ -1241,7 +1268,7 @@ static uint64_t numahint_placement_check_split(NumahintPlacement *p,
                                          node, 0,
                                          all ? NUMAHINT_PLACEMENT_RESTORE :
                                                NUMAHINT_PLACEMENT_PROBE,
-                                         all ? state : NULL, sp, true);
+                                         all ? state : NULL, sp);
         used++;
     }
     return used;
@@ -1291,11 +1318,13 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
     uint64_t used = 0, from = 0;
 
     /*
-     * Host pages in address order.  A page held back costs no budget: it
-     * needs no system call, and the loop moves past it, so a run is
-     * O(queue) whatever it decides.
+     * Host pages in address order.  A page held back costs no budget
+     * unless deciding it took a query (a 4 KiB page of budget each, and
+     * at most NUMAHINT_PLACEMENT_PLAN_QUERIES a run), and the loop moves
+     * past it, so a run is O(queue) whatever it decides.
      */
     numahint_placement_drain(p);
+    p->plan_queries = 0;
     q = p->queue;
     out = p->queue_spare;
     work->now_ms = p->now_ms;
@@ -1306,7 +1335,9 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
     used = numahint_placement_check_splits(p, budget, work);
     /* A split huge page may need an item per 4 KiB page. */
     while (i < p->queue_len && used < budget &&
+           p->plan_queries < NUMAHINT_PLACEMENT_PLAN_QUERIES &&
            work->len + NUMAHINT_PLACEMENT_MAX_PARTS < work->capacity) {
+        unsigned int queries = p->plan_queries;
         NumahintHostPage hp;
         NumahintHostPageDecision how;
 
@@ -1315,14 +1346,18 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
         }
         numahint_placement_gather(p, q, p->queue_len, i, from, &hp);
         how = numahint_placement_decide(p, &hp);
+        used += p->plan_queries - queries;
         if (how == NUMAHINT_HOLD) {
             unsigned int k;
 
             for (k = hp.first; k < hp.last; k++) {
+                /* Looked at: new no more. */
+                NumahintPlacementExtent seen = q[k];
                 uint64_t start, end;
 
+                seen.fresh = false;
                 numahint_placement_clip(&hp, &q[k], &start, &end);
-                if (!numahint_placement_keep(p, out, &kept, &q[k], start,
+                if (!numahint_placement_keep(p, out, &kept, &seen, start,
                                              end)) {
                     uint64_t lost = (end - start) >>
                                     NUMAHINT_PLACEMENT_PAGE_SHIFT;
@@ -1356,7 +1391,6 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
     p->queue_spare = p->queue;
     p->queue = out;
     p->queue_len = kept;
-    p->planned_ms = p->now_ms + 1;
     return used;
 }
 

@@ -52,8 +52,8 @@
  *  - a majority, one node's events covering more than half of the host
  *    page: the page moves whole to that node (the minority's pages are
  *    counted as contended);
- *  - no majority, but every event names one node, some of them came
- *    since the last pass, and the page is on that node already: its
+ *  - no majority, but every event names one node, some of them no pass
+ *    has looked at yet, and the page is on that node already: its
  *    pages are local, and nothing waits (a majority would not move it);
  *  - no majority, and no new event for the page for settle_ms (its users
  *    have stopped telling us about it), or its oldest event is
@@ -139,6 +139,20 @@
 /* Items of work a split huge page can need: its 4 KiB parts (2 MiB). */
 #define NUMAHINT_PLACEMENT_MAX_PARTS    512
 
+/*
+ * Queries one plan may make itself (where a huge page is, to decide it):
+ * a plan runs under the caller's lock, which the thread that adds events
+ * also takes.
+ */
+#define NUMAHINT_PLACEMENT_PLAN_QUERIES 32
+
+/*
+ * Checks in a row of a split page that may put all its parts back when
+ * one of them could not move (-EBUSY, -EAGAIN); then only its probes go
+ * on, so that a part pinned for good costs no more than any other.
+ */
+#define NUMAHINT_PLACEMENT_BUSY_CHECKS  3
+
 /* A range of guest RAM and where QEMU maps it. */
 typedef struct NumahintRamRegion {
     /* Guest-physical address of the region. */
@@ -187,6 +201,12 @@ typedef struct NumahintSplitPage {
     uint64_t checked_ms;
     /* A part was off its node: check and place every part next. */
     bool recheck;
+    /* A probe of this check found a part moved (collapsed, counted). */
+    bool collapsed;
+    /* A part of this check could not be moved (busy, pinned). */
+    bool busy;
+    /* Checks in a row that found a busy part, up to BUSY_CHECKS. */
+    uint8_t busy_checks;
     /* Node of each part, or NUMAHINT_PLACEMENT_NO_NODE. */
     uint8_t node[NUMAHINT_PLACEMENT_MAX_PARTS];
 } NumahintSplitPage;
@@ -210,6 +230,8 @@ typedef struct NumahintPlacementExtent {
     /* When its oldest and its newest event came (ms). */
     uint64_t first_ms;
     uint64_t last_ms;
+    /* It has events that no plan has looked at yet. */
+    bool fresh;
 } NumahintPlacementExtent;
 
 /*
@@ -455,11 +477,8 @@ typedef struct NumahintPlacement {
     NumahintPlacementParams params;
     /* The caller's clock, ms. */
     uint64_t now_ms;
-    /*
-     * The ms after the last plan's: events from then on are new to a
-     * plan (a later plan in the same ms sees none).
-     */
-    uint64_t planned_ms;
+    /* Queries numahint_placement_plan() has made itself this run. */
+    unsigned int plan_queries;
     /* Pages taken off the queue into work not yet accounted. */
     uint64_t pages_in_flight;
 
