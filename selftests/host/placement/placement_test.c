@@ -811,11 +811,14 @@ TEST(huge_page_slow_fill)
 /*
  * A few events, all naming the node their host huge page is on already:
  * placed at once, not held for a majority.  Events naming another node
- * wait, and a page is queried again only when new events come.
+ * wait, and a page is queried again only when new events come.  Events
+ * are new until a plan looks at them, whatever the clock says: those that
+ * come in the same millisecond as the last plan, or that a plan left for
+ * want of budget (each of its queries costs a page of it), too.
  */
 TEST(huge_page_local_at_once)
 {
-	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	struct rig *r = rig_new(8 * THP, THP, 0, QUEUE_MAX);
 	NumahintPlacement *p = &r->p;
 	const NumahintPlacementStats *s = &p->stats;
 	const struct fake_numa *f = r->fake;
@@ -835,42 +838,20 @@ TEST(huge_page_local_at_once)
 	numahint_placement_add(p, 100 * PAGE, 10, 0);
 	numahint_placement_run(p, UINT64_MAX);
 	CHECK(s->pages_local == 20 && f->query_calls == 3);
+	/* The same millisecond. */
+	numahint_placement_add(p, 2 * THP, 10, 0);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_local == 30 && f->query_calls == 4);
+	/* Two pages, a budget of one: one query a run. */
+	numahint_placement_add(p, 3 * THP, 10, 0);
+	numahint_placement_add(p, 4 * THP, 10, 0);
+	numahint_placement_run(p, 1);
+	CHECK(s->pages_local == 40 && s->pages_pending == 20);
+	numahint_placement_run(p, 1);
+	CHECK(s->pages_local == 50 && s->pages_pending == 10);
+	CHECK(f->query_calls == 6);
 	CHECK(s->pages_migrated == 0 && f->move_calls == 0);
 	EXPECT_TRUE(invariants_hold(p)) TH_LOG("events naming the node their huge page is on are placed at once");
-	rig_free(r);
-}
-
-/*
- * Events are new to a plan until one looks at them, whatever the clock
- * says: events that come in the same millisecond as the last plan, or
- * that a plan left for want of budget, are still placed at once.  Each
- * query of a plan costs a page of its budget.
- */
-TEST(huge_page_local_same_ms)
-{
-	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
-	NumahintPlacement *p = &r->p;
-	const NumahintPlacementStats *s = &p->stats;
-	const struct fake_numa *f = r->fake;
-
-	numahint_placement_set_time(p, 1000);
-	numahint_placement_add(p, 0, 10, 0);
-	numahint_placement_run(p, UINT64_MAX);
-	CHECK(s->pages_local == 10 && f->query_calls == 1);
-	/* The same millisecond. */
-	numahint_placement_add(p, THP, 10, 0);
-	numahint_placement_run(p, UINT64_MAX);
-	CHECK(s->pages_local == 20 && s->pages_pending == 0);
-	CHECK(f->query_calls == 2);
-	/* Two pages, a budget of one: one query a run. */
-	numahint_placement_add(p, 2 * THP, 10, 0);
-	numahint_placement_add(p, 3 * THP, 10, 0);
-	numahint_placement_run(p, 1);
-	CHECK(s->pages_local == 30 && s->pages_pending == 10);
-	numahint_placement_run(p, 1);
-	CHECK(s->pages_local == 40 && s->pages_pending == 0);
-	CHECK(f->query_calls == 4 && f->move_calls == 0);
-	EXPECT_TRUE(invariants_hold(p)) TH_LOG("new events are new until a plan looks at them");
 	rig_free(r);
 }
 
