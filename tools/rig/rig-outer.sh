@@ -304,15 +304,30 @@ bench_engine() {
 		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
 }
 
-# ... and then: where Pn's pages are, then a raw
-# move_pages loop over them to the other node and back (rig-placement
-# --move).  Odd rounds ran on vCPU 0 (the rig's node 0), even ones on
-# the last vCPU.
-bench_raw() {
+# Round $1's node (here: odd rounds ran on vCPU 0, the rig's node 0,
+# even ones on the last vCPU) and the other one (there).
+bench_nodes() {
 	here=$(host_node 0) there=$(host_node "$last")
 	if [ $(($1 % 2)) = 0 ]; then
 		here=$(host_node "$last") there=$(host_node 0)
 	fi
+}
+
+# Before the engine: every page Pn touched moved to the other node, so
+# that the engine and the raw loop place the same set of misplaced pages
+# (without it, the pages the guest's allocator took fresh are local and
+# cost the engine a query that the raw loop is spared).
+bench_scatter() {
+	bench_nodes "$1"
+	echo "RIG-RESULT phase=scatter round=$1" \
+		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$there")"
+}
+
+# ... and then: where Pn's pages are, then a raw
+# move_pages loop over them to the other node and back (rig-placement
+# --move).
+bench_raw() {
+	bench_nodes "$1"
 	echo "RIG-RESULT phase=placed round=$1 node=$here" \
 		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS")"
 	echo "RIG-RESULT phase=raw round=$1 from=$here" \
@@ -465,7 +480,8 @@ while IFS= read -r line; do
 	"RIG-MARK P"[0-9]*" touched"*) : >"$GPAS" ;;	# Pn's frames follow
 	"RIG-MARK P"[0-9]*" held"*)
 		round=${line#RIG-MARK P}
-		find_ram && bench_engine "${round%% *}" &&
+		find_ram && bench_scatter "${round%% *}" &&
+			bench_engine "${round%% *}" &&
 			bench_raw "${round%% *}"
 		;;
 	"RIG-MARK phase "*" done"*) ;;

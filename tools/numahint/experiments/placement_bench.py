@@ -121,8 +121,10 @@ def rig_bench(args) -> int:
     other node (tools/rig/rig-inner.sh, bench).  The device (first touch,
     no free page reports) queues their events with a budget of one page
     a second; once the round's app holds its memory and the guest is
-    quiet (its frame list printed), the outer VM (the host) sets
-    touch-pages-per-sec to its largest and waits until nothing is
+    quiet (its frame list printed), the outer VM (the host) moves all
+    the round's pages to the other node (rig-placement --move), so that
+    the engine and the raw loop place the same set of misplaced pages,
+    sets touch-pages-per-sec to its largest and waits until nothing is
     pending: the engine's rate is touch-pages-migrated over placement-ns,
     the time its steps took (queue handling, planning and system calls;
     the device's main-loop side is not in it).  Then the raw loop
@@ -155,6 +157,8 @@ def rig_bench(args) -> int:
                            and x.get("round") == str(r)), None)
             raws = [x for x in res if x.get("phase") == "raw"
                     and x.get("round") == str(r)]
+            scatter = next((x for x in res if x.get("phase") == "scatter"
+                            and x.get("round") == str(r)), {})
             if not engine or not placed or len(raws) != 2:
                 print(f"placement-bench: {label} round {r}: not measured")
                 continue
@@ -167,7 +171,9 @@ def rig_bench(args) -> int:
             engine_rates.append(e_rate)
             raw_rates.append(same)
             ratios.append(ratio)
-            line = (f"{label} round {r}: engine {e_rate:.0f} pages/s "
+            line = (f"{label} round {r}: {scatter.get('moved_4k', '?')} "
+                    f"pages moved to node {scatter.get('to', '?')} first; "
+                    f"engine {e_rate:.0f} pages/s "
                     f"({engine['migrated']} migrated, {engine['local']} "
                     f"local, {engine['failed']} busy, "
                     f"{engine['move_calls']} move calls, "
