@@ -302,6 +302,8 @@ bench_engine() {
 		"placement_cpu_ns=$(($(stat_of "$s1" placement-cpu-ns) - $(stat_of "$s0" placement-cpu-ns)))" \
 		"pending=$(stat_of "$s1" touch-pages-pending)" \
 		"seconds=$(awk "BEGIN { print $t1 - $t0 }")"
+	# All the counters: what became of the pages the events did not name.
+	[ -n "$s1" ] && echo "RIG-STATS phase=engine round=$1 $s1"
 }
 
 # Round $1's node (here: odd rounds ran on vCPU 0, the rig's node 0,

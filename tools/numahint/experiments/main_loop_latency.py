@@ -7,7 +7,11 @@
 
 The inner guest (tools/rig/rig-inner.sh, storm) goes through phases:
 idle; "held", a storm with placement held to one page a second; and
-"storm", the same storm with placement at the device's budget.  In the
+"storm", the same storm with placement at the device's budget.  Before the
+phases, one untimed pass on vCPU 1 backs the memory on the host's node 1
+(else the first phase with a storm begins on memory the host never
+backed, which host first touch places, and its counters, read during that
+first pass, find it local).  In the
 storm an app touches --mib MiB, holds it 2 s and frees it, over and
 over, on vCPU 0 and vCPU 1 in turn, so that each pass reuses memory on
 the other node and the device migrates it as fast as the guest allocates
