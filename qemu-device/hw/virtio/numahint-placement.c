@@ -1394,6 +1394,21 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
     return used;
 }
 
+uint64_t numahint_placement_budget(int64_t *credit, uint64_t pages_per_sec,
+                                   unsigned int period_ms)
+{
+    int64_t share = (int64_t)pages_per_sec * period_ms;
+    int64_t most = share > 1000 ? share : 1000;
+
+    *credit = *credit < most - share ? *credit + share : most;
+    return *credit >= 1000 ? *credit / 1000 : 0;
+}
+
+void numahint_placement_spend(int64_t *credit, uint64_t examined)
+{
+    *credit -= (int64_t)examined * 1000;
+}
+
 uint64_t numahint_placement_run(NumahintPlacement *p, uint64_t budget)
 {
     uint64_t used = 0;

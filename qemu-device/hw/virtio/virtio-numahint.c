@@ -797,15 +797,16 @@ static void virtio_numahint_kick_placement(VirtIONumahint *s)
 }
 
 /*
- * One placement step, within touch-pages-per-sec: each period gets its
- * share of the budget, less what the previous step examined beyond its
- * own.  Called and returns with placement_lock held, which it drops while
- * it makes the system calls.
+ * One placement step, within touch-pages-per-sec: each period adds its
+ * share to the budget, less what earlier steps examined beyond theirs; a
+ * step with less than a page of it does nothing.  Called and returns with
+ * placement_lock held, which it drops while it makes the system calls.
  */
 static void virtio_numahint_placement_step(VirtIONumahint *s)
 {
-    uint64_t budget = MAX(1, s->touch_pages_per_sec *
-                             VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS / 1000);
+    uint64_t budget = numahint_placement_budget(
+        &s->placement_credit, s->touch_pages_per_sec,
+        VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS);
     NumahintPlacementParams params = {
         /* Two flushes of the guest without an event for the page. */
         .settle_ms = MAX(NUMAHINT_PLACEMENT_SETTLE_MS,
@@ -817,12 +818,10 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
     int64_t start = get_clock(), locked = start, step, cpu;
     uint64_t examined = 0, lock_ns;
 
-    if (s->placement_overrun >= budget) {
-        s->placement_overrun -= budget;
+    if (!budget) {
         return;
     }
     cpu = virtio_numahint_thread_cpu_ns();
-    budget -= s->placement_overrun;
     numahint_placement_set_params(&s->placement, &params);
     numahint_placement_set_time(&s->placement,
                                 qemu_clock_get_ms(QEMU_CLOCK_REALTIME));
@@ -834,7 +833,7 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
         examined = numahint_placement_plan(&s->placement, budget,
                                            &s->placement_work);
     }
-    s->placement_overrun = examined > budget ? examined - budget : 0;
+    numahint_placement_spend(&s->placement_credit, examined);
     if (s->placement_work.len) {
         s->placement_busy = true;
         lock_ns = get_clock() - locked;
@@ -872,7 +871,7 @@ static void virtio_numahint_placement_step(VirtIONumahint *s)
 
 /*
  * The placement thread: a step every VIRTIO_NUMAHINT_PLACEMENT_PERIOD_MS
- * while pages are queued (or the last step overran its budget), one every
+ * while pages are queued (or earlier steps overran the budget), one every
  * NUMAHINT_PLACEMENT_CHECK_MS while only split pages are to be checked,
  * asleep otherwise, and none while the VM is stopped.
  */
@@ -886,7 +885,7 @@ static void *virtio_numahint_placement_thread(void *opaque)
     while (!s->placement_stop) {
         int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME), due;
         bool pending = s->placement.stats.pages_pending ||
-                       s->placement_overrun;
+                       s->placement_credit < 0;
 
         if (s->placement_paused ||
             (!pending && !numahint_placement_has_split_pages(&s->placement))) {
@@ -1534,7 +1533,7 @@ static void virtio_numahint_reset(VirtIODevice *vdev)
     if (s->placement_enabled) {
         qemu_mutex_lock(&s->placement_lock);
         numahint_placement_flush(&s->placement);
-        s->placement_overrun = 0;
+        s->placement_credit = 0;
         qemu_mutex_unlock(&s->placement_lock);
     }
 }
@@ -1680,7 +1679,7 @@ static void virtio_numahint_set_touch_pages_per_sec(Object *obj, Visitor *v,
     }
     qemu_mutex_lock(&s->placement_lock);
     qatomic_set(&s->touch_pages_per_sec, value);
-    s->placement_overrun = 0;
+    s->placement_credit = 0;
     qemu_cond_signal(&s->placement_cond);
     qemu_mutex_unlock(&s->placement_lock);
     trace_virtio_numahint_set_touch_pages_per_sec(value);

@@ -638,6 +638,42 @@ TEST(budget)
 	rig_free(r);
 }
 
+/*
+ * The budget over time, a step every 10 ms: a rate of one page a second
+ * gives one page every 100 steps, not one a step; the default gives 2621
+ * a step and banks nothing unused; after a host huge page taken whole at
+ * one page a second, the next page comes 512 s later.
+ */
+TEST(budget_over_time)
+{
+	uint64_t pages = 0, steps = 0;
+	int64_t credit = 0;
+
+	for (unsigned int i = 0; i < 1000; i++) {
+		uint64_t budget = numahint_placement_budget(&credit, 1, 10);
+
+		CHECK(budget <= 1);
+		pages += budget;
+		numahint_placement_spend(&credit, budget);
+	}
+	CHECK(pages == 10);
+
+	credit = 0;
+	CHECK(numahint_placement_budget(&credit, 262144, 10) == 2621);
+	CHECK(numahint_placement_budget(&credit, 262144, 10) == 2621);
+	numahint_placement_spend(&credit, 2621 + 512);
+	CHECK(numahint_placement_budget(&credit, 262144, 10) == 2621 - 512);
+
+	credit = 0;
+	while (!numahint_placement_budget(&credit, 1, 10))
+		steps++;
+	CHECK(steps == 99);
+	numahint_placement_spend(&credit, 512);
+	for (steps = 1; !numahint_placement_budget(&credit, 1, 10); steps++)
+		;
+	CHECK(steps == 51200);
+}
+
 TEST(failures)
 {
 	struct rig *r = rig_new(64 * MIB, PAGE, 0, QUEUE_MAX);

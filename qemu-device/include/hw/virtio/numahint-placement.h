@@ -573,6 +573,19 @@ NumahintPlacementVerdict numahint_placement_add(NumahintPlacement *p,
                                                 uint32_t cpu_id);
 
 /*
+ * A caller's budget of 4 KiB pages over time, in thousandths of a page, so
+ * that any rate holds, down to a page a second with a step every 10 ms.
+ * numahint_placement_budget() adds a step of @period_ms at @pages_per_sec
+ * to *@credit, up to one step's share (or one page, where a step's share
+ * is less), and returns the whole pages the step may examine (0: none
+ * this step); numahint_placement_spend() takes what the step examined,
+ * which may be more (a host huge page is taken whole): later steps owe it.
+ */
+uint64_t numahint_placement_budget(int64_t *credit, uint64_t pages_per_sec,
+                                   unsigned int period_ms);
+void numahint_placement_spend(int64_t *credit, uint64_t examined);
+
+/*
  * Place queued extents, examining at most about @budget 4 KiB pages of
  * host memory: a host page is taken whole, so the last one may overrun
  * the budget by less than its size.  Host pages it cannot decide yet stay

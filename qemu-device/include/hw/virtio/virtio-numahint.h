@@ -263,8 +263,11 @@ struct VirtIONumahint {
     /* Rebuilds the RAM map in the main loop after the memory map changed. */
     QEMUBH *ram_map_bh;
     VMChangeStateEntry *vm_state;
-    /* Pages the last run examined beyond its budget, owed by the next. */
-    uint64_t placement_overrun;
+    /*
+     * The placement budget, thousandths of a 4 KiB page: what steps may
+     * examine, or (negative) what they examined beyond it and owe.
+     */
+    int64_t placement_credit;
     /* When the vCPU map was last rebuilt (QEMU_CLOCK_REALTIME, ms). */
     int64_t vcpu_map_time;
 
