@@ -315,27 +315,34 @@ bench_nodes() {
 	fi
 }
 
-# Before the engine: every page Pn touched moved to the other node, so
-# that the engine and the raw loop place the same set of misplaced pages
+# A raw move_pages loop over Pn's pages to node $2 (rig-placement
+# --move).
+bench_raw() {
+	echo "RIG-RESULT phase=raw round=$1" \
+		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$2")"
+}
+
+# One round: first every page Pn touched moves to the other node, so that
+# the engine and the raw loop place the same set of misplaced pages
 # (without it, the pages the guest's allocator took fresh are local and
-# cost the engine a query that the raw loop is spared).
-bench_scatter() {
+# cost the engine a query that the raw loop is spared); then the engine
+# moves them back (and the host checks where they are), and the raw loop
+# moves them out and back.  Even rounds run the raw loop before the
+# engine: under nested TCG a move's speed depends on the moves before it,
+# so that neither side always comes second.
+bench_round() {
 	bench_nodes "$1"
 	echo "RIG-RESULT phase=scatter round=$1" \
 		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$there")"
-}
-
-# ... and then: where Pn's pages are, then a raw
-# move_pages loop over them to the other node and back (rig-placement
-# --move).
-bench_raw() {
-	bench_nodes "$1"
+	if [ $(($1 % 2)) = 0 ]; then
+		bench_raw "$1" "$here" && bench_raw "$1" "$there" || return
+	fi
+	bench_engine "$1" || return
 	echo "RIG-RESULT phase=placed round=$1 node=$here" \
 		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS")"
-	echo "RIG-RESULT phase=raw round=$1 from=$here" \
-		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$there")"
-	echo "RIG-RESULT phase=raw round=$1 from=$there" \
-		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$here")"
+	if [ $(($1 % 2)) = 1 ]; then
+		bench_raw "$1" "$there" && bench_raw "$1" "$here"
+	fi
 }
 
 # experiments/main-loop-latency, at "RIG-MARK phase P": the budget for
@@ -482,9 +489,7 @@ while IFS= read -r line; do
 	"RIG-MARK P"[0-9]*" touched"*) : >"$GPAS" ;;	# Pn's frames follow
 	"RIG-MARK P"[0-9]*" held"*)
 		round=${line#RIG-MARK P}
-		find_ram && bench_scatter "${round%% *}" &&
-			bench_engine "${round%% *}" &&
-			bench_raw "${round%% *}"
+		find_ram && bench_round "${round%% *}"
 		;;
 	"RIG-MARK phase "*" done"*) ;;
 	"RIG-MARK phase "*) storm_phase "${line#RIG-MARK phase }" ;;
