@@ -907,6 +907,8 @@ void numahint_placement_account(NumahintPlacement *p,
 typedef enum NumahintHostPageDecision {
     /* Keep its events queued for a later pass. */
     NUMAHINT_HOLD,
+    /* The same, without looking at them: it moved too recently. */
+    NUMAHINT_COOLING,
     /* Move it whole to the majority's node. */
     NUMAHINT_MOVE_WHOLE,
     /* Move each named 4 KiB part to the node of its own events. */
@@ -1047,7 +1049,7 @@ numahint_placement_decide(NumahintPlacement *p, NumahintHostPage *hp)
 
     if (numahint_placement_cooling(p, hp->state)) {
         p->stats.cooling_holds++;
-        return NUMAHINT_HOLD;
+        return NUMAHINT_COOLING;
     }
     if (split) {
         return NUMAHINT_MOVE_PARTS;
@@ -1347,15 +1349,15 @@ uint64_t numahint_placement_plan(NumahintPlacement *p, uint64_t budget,
         numahint_placement_gather(p, q, p->queue_len, i, from, &hp);
         how = numahint_placement_decide(p, &hp);
         used += p->plan_queries - queries;
-        if (how == NUMAHINT_HOLD) {
+        if (how == NUMAHINT_HOLD || how == NUMAHINT_COOLING) {
             unsigned int k;
 
             for (k = hp.first; k < hp.last; k++) {
-                /* Looked at: new no more. */
+                /* Looked at (not only cooling): new no more. */
                 NumahintPlacementExtent seen = q[k];
                 uint64_t start, end;
 
-                seen.fresh = false;
+                seen.fresh = seen.fresh && how == NUMAHINT_COOLING;
                 numahint_placement_clip(&hp, &q[k], &start, &end);
                 if (!numahint_placement_keep(p, out, &kept, &seen, start,
                                              end)) {

@@ -1262,6 +1262,39 @@ TEST(cooldown)
 	rig_free(r);
 }
 
+/*
+ * Events for a host huge page that moved a moment ago wait out its
+ * cooldown unseen: still new after it, they find the page local at once
+ * rather than after their settle time.
+ */
+TEST(huge_page_cooling_keeps_new)
+{
+	const NumahintPlacementParams params = {
+		.settle_ms = NUMAHINT_PLACEMENT_SETTLE_MS,
+		.max_hold_ms = NUMAHINT_PLACEMENT_MAX_HOLD_MS,
+		.cooldown_ms = 100,
+	};
+	struct rig *r = rig_new(4 * THP, THP, 0, QUEUE_MAX);
+	NumahintPlacement *p = &r->p;
+	const NumahintPlacementStats *s = &p->stats;
+
+	numahint_placement_set_params(p, &params);
+	numahint_placement_set_time(p, 1000);
+	numahint_placement_add(p, 0, 300, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->huge_moved == 1 && fake_node(r->fake, 0) == 1);
+	numahint_placement_set_time(p, 1010);
+	numahint_placement_add(p, 300 * PAGE, 10, 1);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->cooling_holds == 1 && s->pages_pending == 10);
+	/* Cooled down, 100 ms after the events: less than their settle. */
+	numahint_placement_set_time(p, 1110);
+	numahint_placement_run(p, UINT64_MAX);
+	CHECK(s->pages_local == 10 && s->pages_pending == 0);
+	EXPECT_TRUE(invariants_hold(p)) TH_LOG("events held by a cooldown are still new after it");
+	rig_free(r);
+}
+
 /* The backend's bind policy: no event moves memory off its nodes. */
 TEST(policy_bound)
 {
