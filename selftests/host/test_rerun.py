@@ -352,8 +352,13 @@ class RerunHarnessTest(unittest.TestCase):
     def test_interrupted(self):
         cmd = rerun_command(self.tmp, "-c", "none", "-c", "numahint",
                             "--runs", "2", "--workload", WORKLOAD)
+        # As from a terminal: a shell without job control starts a
+        # background command with SIGINT ignored, and Python then leaves
+        # it ignored (make check run with &).
         with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT) as proc:
+                              stderr=subprocess.STDOUT,
+                              preexec_fn=lambda: signal.signal(
+                                  signal.SIGINT, signal.SIG_DFL)) as proc:
             out = []
             for line in proc.stdout:
                 out.append(line)
