@@ -1472,7 +1472,8 @@ bool numahint_placement_check(const NumahintPlacement *p, char *why,
         if (e->start >= e->end ||
             ((e->start | e->end) & (NUMAHINT_PLACEMENT_PAGE_SIZE - 1)) ||
             (i && e[-1].end > e->start) ||
-            (i && e[-1].end == e->start && e[-1].node == e->node) ||
+            (i && e[-1].end == e->start && e[-1].node == e->node &&
+             e[-1].fresh == e->fresh) ||
             e->node < 0 || e->first_ms > e->last_ms) {
             snprintf(why, len, "queue extent %u [0x%" PRIx64 ", 0x%" PRIx64
                      ") node %d is empty, misaligned, overlaps, is unmerged, "
