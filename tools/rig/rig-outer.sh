@@ -315,11 +315,11 @@ bench_nodes() {
 	fi
 }
 
-# A raw move_pages loop over Pn's pages to node $2 (rig-placement
-# --move).
-bench_raw() {
-	echo "RIG-RESULT phase=raw round=$1" \
-		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$2")"
+# A raw move_pages loop over Pn's pages to node $3 (rig-placement
+# --move), reported as phase $1 of round $2.
+bench_move() {
+	echo "RIG-RESULT phase=$1 round=$2" \
+		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$3")"
 }
 
 # One round: first every page Pn touched moves to the other node, so that
@@ -332,16 +332,16 @@ bench_raw() {
 # so that neither side always comes second.
 bench_round() {
 	bench_nodes "$1"
-	echo "RIG-RESULT phase=scatter round=$1" \
-		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS" --move "$there")"
+	bench_move scatter "$1" "$there"
 	if [ $(($1 % 2)) = 0 ]; then
-		bench_raw "$1" "$here" && bench_raw "$1" "$there" || return
+		bench_move raw "$1" "$here" && bench_move raw "$1" "$there" ||
+			return
 	fi
 	bench_engine "$1" || return
 	echo "RIG-RESULT phase=placed round=$1 node=$here" \
 		"$("$R"/rig-placement "$qpid" "$ram_hva" "$GPAS")"
 	if [ $(($1 % 2)) = 1 ]; then
-		bench_raw "$1" "$there" && bench_raw "$1" "$here"
+		bench_move raw "$1" "$there" && bench_move raw "$1" "$here"
 	fi
 }
 
